@@ -1,0 +1,15 @@
+//! Fake messenger providers on 127.0.0.1 that speak the providers' real wire formats, for the
+//! main crate's integration tests and for `make demo`.
+//!
+//! - [`telegram::FakeTelegram`]: the Telegram Bot API (`/bot<TOKEN>/<method>`, file downloads,
+//!   webhook delivery) plus a demo page where a person plays a Telegram user;
+//! - [`proxy`]: an HTTP (CONNECT and absolute-form) proxy and a SOCKS5 proxy;
+//! - [`http`]: the recorded request and the HTTP helpers the fakes share.
+
+pub mod http;
+pub mod proxy;
+pub mod telegram;
+
+pub use http::{MultipartFile, RecordedRequest};
+pub use proxy::{HttpConnectProxy, Socks5Proxy};
+pub use telegram::{FakeTelegram, TelegramUser, WebhookRegistration};

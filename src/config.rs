@@ -1,0 +1,140 @@
+//! The configuration `crmchats_init` receives, validated once.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use serde::Deserialize;
+
+use crate::error::{Error, Result};
+
+/// What `crmchats_init` accepts. Unknown keys are refused so a typo is noticed at once.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    pub database_url: String,
+    #[serde(default = "default_prefix")]
+    pub table_prefix: String,
+    #[serde(default = "default_identity")]
+    pub identity: i64,
+    pub storage_dir: PathBuf,
+    #[serde(default)]
+    pub public_base_url: String,
+    /// Per provider type: `api_base` replaces the provider's scheme+host+port.
+    #[serde(default)]
+    pub providers: BTreeMap<String, ProviderConfig>,
+    /// Proxy for every provider call unless a channel sets its own.
+    #[serde(default)]
+    pub http_proxy: Option<String>,
+    #[serde(default)]
+    pub log_file: Option<PathBuf>,
+    #[serde(default)]
+    pub log_level: Option<String>,
+    #[serde(default)]
+    pub host: HostTables,
+    /// Timeout of every provider HTTP call, in seconds.
+    #[serde(default = "default_http_timeout")]
+    pub http_timeout_secs: u64,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ProviderConfig {
+    #[serde(default)]
+    pub api_base: Option<String>,
+}
+
+/// Names of the host CRM's tables and columns (SalesMan defaults). Host tables are named in
+/// full: `table_prefix` applies only to the plugin's own tables.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct HostTables {
+    pub user_table: String,
+    pub user_id: String,
+    pub user_name: String,
+    pub user_login: String,
+    pub user_is_admin: String,
+    pub user_identity: String,
+    pub client_table: String,
+    pub contact_table: String,
+}
+
+impl Default for HostTables {
+    fn default() -> Self {
+        HostTables {
+            user_table: "app_user".into(),
+            user_id: "iduser".into(),
+            user_name: "title".into(),
+            user_login: "login".into(),
+            user_is_admin: "isadmin".into(),
+            user_identity: "identity".into(),
+            client_table: "app_clientcat".into(),
+            contact_table: "app_personcat".into(),
+        }
+    }
+}
+
+fn default_prefix() -> String {
+    "app_".into()
+}
+fn default_identity() -> i64 {
+    1
+}
+fn default_http_timeout() -> u64 {
+    30
+}
+
+impl Config {
+    pub fn from_json(json: &serde_json::Value) -> Result<Config> {
+        let config: Config = serde_json::from_value(json.clone())
+            .map_err(|e| Error::InvalidArgument(format!("config: {e}")))?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> Result<()> {
+        if !self.database_url.starts_with("mysql://") {
+            return Err(Error::invalid("database_url", "must start with mysql://"));
+        }
+        if !is_identifier(&self.table_prefix) {
+            return Err(Error::invalid("table_prefix", "only letters, digits and _ are allowed"));
+        }
+        let h = &self.host;
+        for (field, name) in [
+            ("host.user_table", &h.user_table),
+            ("host.user_id", &h.user_id),
+            ("host.user_name", &h.user_name),
+            ("host.user_login", &h.user_login),
+            ("host.user_is_admin", &h.user_is_admin),
+            ("host.user_identity", &h.user_identity),
+            ("host.client_table", &h.client_table),
+            ("host.contact_table", &h.contact_table),
+        ] {
+            if name.is_empty() || !is_identifier(name) {
+                return Err(Error::invalid(field, "must be a table or column name (letters, digits, _)"));
+            }
+        }
+        if self.storage_dir.as_os_str().is_empty() {
+            return Err(Error::invalid("storage_dir", "must not be empty"));
+        }
+        if self.http_timeout_secs == 0 || self.http_timeout_secs > 300 {
+            return Err(Error::invalid("http_timeout_secs", "must be between 1 and 300"));
+        }
+        for (kind, p) in &self.providers {
+            if let Some(base) = &p.api_base {
+                if !(base.starts_with("http://") || base.starts_with("https://")) {
+                    return Err(Error::invalid(&format!("providers.{kind}.api_base"), "must be an http(s) URL"));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    pub fn api_base(&self, provider_type: &str) -> Option<&str> {
+        self.providers.get(provider_type).and_then(|p| p.api_base.as_deref())
+    }
+}
+
+/// Table and column names are pasted into SQL (they cannot be bound), so they are restricted.
+pub fn is_identifier(s: &str) -> bool {
+    s.len() <= 64 && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+}

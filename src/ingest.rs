@@ -1,0 +1,304 @@
+//! Webhook -> verified, normalised, deduplicated events -> store.
+//!
+//! The order is what makes it safe: authenticity first (a forged request stores nothing), then
+//! parsing (a malformed body stores nothing), then files are fetched outside any transaction, then
+//! one transaction stores the delivery key and every event, so a retry after a failure finds
+//! nothing half-stored and a redelivery finds its key and stores nothing again.
+
+use std::collections::BTreeMap;
+
+use serde_json::json;
+
+use crate::error::{Error, Result};
+use crate::model::{Channel, ChannelId, Direction, InboundEvent, InboundFile, VisitorId};
+use crate::providers::{HttpReply, Provider, ProviderContext, ProviderError, WebhookRequest};
+use crate::runtime::Runtime;
+use crate::store::{NewAttachment, NewInboundMessage, StoreError, StoredInbound};
+use crate::time::Timestamp;
+
+/// The HTTP answer PHP sends back to the messenger, as is.
+#[derive(Clone, Debug, PartialEq)]
+pub struct WebhookResponse {
+    pub status: u16,
+    pub headers: BTreeMap<String, String>,
+    pub body: String,
+}
+
+impl WebhookResponse {
+    fn text(status: u16, body: &str) -> Self {
+        let mut headers = BTreeMap::new();
+        headers.insert("Content-Type".to_string(), "text/plain; charset=utf-8".to_string());
+        WebhookResponse { status, headers, body: body.to_string() }
+    }
+
+    fn from_reply(reply: HttpReply) -> Self {
+        let mut r = Self::text(reply.status, &reply.body);
+        r.headers.insert("Content-Type".into(), reply.content_type.to_string());
+        r
+    }
+}
+
+pub struct IncomingWebhook<'a> {
+    pub channel_id: ChannelId,
+    pub method: &'a str,
+    pub headers: BTreeMap<String, String>,
+    pub query: BTreeMap<String, String>,
+    pub body: &'a [u8],
+}
+
+/// A visitor's file fetched (or not) before the transaction.
+struct FetchedFile {
+    name: String,
+    mime: String,
+    size: u64,
+    sha256: Option<String>,
+    file_ref: String,
+    error: Option<ProviderError>,
+}
+
+/// How long a failed name/avatar lookup waits before it is tried again.
+const PROFILE_RETRY_MS: i64 = 24 * 3600 * 1000;
+
+pub fn handle_webhook(rt: &Runtime, incoming: &IncomingWebhook) -> WebhookResponse {
+    let channel = match rt.store.channel(incoming.channel_id) {
+        Ok(c) if c.active => c,
+        Ok(_) | Err(StoreError::NotFound(_)) => return WebhookResponse::text(404, "unknown channel"),
+        Err(e) => {
+            log::error!("webhook for channel {}: {e}", incoming.channel_id);
+            return WebhookResponse::text(503, "storage unavailable, retry later");
+        }
+    };
+    let headers: BTreeMap<String, String> =
+        incoming.headers.iter().map(|(k, v)| (k.to_ascii_lowercase(), v.clone())).collect();
+    let request =
+        WebhookRequest { method: incoming.method, headers: &headers, query: &incoming.query, body: incoming.body };
+    let outcome = rt.with_provider(&channel, |provider, ctx| process(rt, &channel, provider, ctx, &request));
+    match outcome {
+        Ok(response) => response,
+        Err(e) => {
+            log::warn!("webhook for channel {}: {e}", channel.id);
+            WebhookResponse::text(404, "channel type not supported")
+        }
+    }
+}
+
+fn process(
+    rt: &Runtime,
+    channel: &Channel,
+    provider: &dyn Provider,
+    ctx: &ProviderContext,
+    request: &WebhookRequest,
+) -> WebhookResponse {
+    if let Err(e) = provider.verify(ctx, request) {
+        log::warn!("channel {}: {e}", channel.id);
+        return WebhookResponse::text(e.status(), &e.to_string());
+    }
+    let parsed = match provider.parse(ctx, request) {
+        Ok(p) => p,
+        Err(e) => {
+            log::warn!("channel {}: {e}", channel.id);
+            return WebhookResponse::text(e.status(), &e.to_string());
+        }
+    };
+    let stored = match store_events(rt, channel, provider, ctx, parsed.delivery_key.as_deref(), &parsed.events) {
+        Ok(s) => s,
+        Err(e) => {
+            // Never 200 for what was not stored: the messenger retries on 5xx.
+            log::error!("channel {}: storing a webhook failed: {e}", channel.id);
+            return WebhookResponse::text(503, "storage unavailable, retry later");
+        }
+    };
+    for visitor_id in stored.visitor_ids {
+        if let Err(e) = refresh_visitor_profile(rt, provider, ctx, visitor_id, false) {
+            log::warn!("channel {}: profile of visitor {visitor_id}: {e}", channel.id);
+        }
+    }
+    parsed.reply.map(WebhookResponse::from_reply).unwrap_or_else(|| WebhookResponse::text(200, "ok"))
+}
+
+fn fetch_file(rt: &Runtime, provider: &dyn Provider, ctx: &ProviderContext, file: &InboundFile) -> FetchedFile {
+    let mime = file.mime.clone().unwrap_or_else(|| "application/octet-stream".into());
+    let mut fetched = FetchedFile {
+        name: file.name.clone().unwrap_or_else(|| "file".into()),
+        mime,
+        size: file.size.unwrap_or(0),
+        sha256: None,
+        file_ref: file.file_ref.clone(),
+        error: None,
+    };
+    match rt.files.save_with(|sink| provider.download(ctx, file, sink)) {
+        Ok((stored, downloaded)) => {
+            fetched.size = stored.size;
+            fetched.sha256 = Some(stored.sha256);
+            if file.name.is_none() {
+                fetched.name = downloaded.suggested_name.unwrap_or(fetched.name);
+            }
+        }
+        // The message is stored anyway; the attachment keeps its error and file_ref.
+        Err(e) => fetched.error = Some(e),
+    }
+    fetched
+}
+
+fn store_events(
+    rt: &Runtime,
+    channel: &Channel,
+    provider: &dyn Provider,
+    ctx: &ProviderContext,
+    delivery_key: Option<&str>,
+    events: &[InboundEvent],
+) -> Result<StoredInbound, StoreError> {
+    let mut result = StoredInbound::default();
+    let mut files: Vec<Vec<FetchedFile>> = Vec::with_capacity(events.len());
+    {
+        let mut db = rt.store.db()?;
+        if let Some(key) = delivery_key {
+            if db.delivery_seen(channel.id, key)? {
+                return Ok(result);
+            }
+        }
+        // Downloads happen before the transaction: they are slow and must hold no locks.
+        for event in events {
+            let fetched = match event {
+                InboundEvent::Message(m) if !m.files.is_empty() && !db.message_exists(channel.id, &m.external_id)? => {
+                    m.files.iter().map(|f| fetch_file(rt, provider, ctx, f)).collect()
+                }
+                _ => Vec::new(),
+            };
+            files.push(fetched);
+        }
+    }
+
+    let mut tx = rt.store.begin()?;
+    if let Some(key) = delivery_key {
+        if !tx.claim_delivery(channel.id, key)? {
+            return Ok(result); // another process stored this delivery meanwhile; rolled back on drop
+        }
+    }
+    let now = Timestamp::now();
+    for (event, fetched) in events.iter().zip(files) {
+        match event {
+            InboundEvent::Message(m) => {
+                let (visitor_id, _) = tx.upsert_visitor(channel.id, &m.visitor)?;
+                let (dialog_id, new_dialog) = tx.open_dialog(channel.id, visitor_id, m.start_payload.as_deref(), now)?;
+                let message = NewInboundMessage {
+                    channel_id: channel.id,
+                    dialog_id,
+                    external_id: &m.external_id,
+                    text: &m.text,
+                    sent_at: m.sent_at,
+                };
+                let Some(message_id) = tx.insert_inbound_message(&message)? else {
+                    // Stored concurrently under another delivery key: keep the first copy only.
+                    return Ok(StoredInbound::default());
+                };
+                for f in &fetched {
+                    let error_code = f.error.as_ref().map(|e| e.code());
+                    let error_message = f.error.as_ref().map(|e| e.to_string());
+                    tx.insert_attachment(
+                        Some(message_id),
+                        &NewAttachment {
+                            name: &f.name,
+                            mime: &f.mime,
+                            size: f.size,
+                            sha256: f.sha256.as_deref(),
+                            file_ref: Some(&f.file_ref),
+                            error_code,
+                            error_message: error_message.as_deref(),
+                        },
+                    )?;
+                }
+                let preview = if m.text.is_empty() {
+                    fetched.first().map(|f| format!("📎 {}", f.name)).unwrap_or_default()
+                } else {
+                    m.text.clone()
+                };
+                tx.touch_dialog(dialog_id, message_id, &preview, Direction::In, now)?;
+                if new_dialog {
+                    tx.log_event(
+                        Some(dialog_id),
+                        Some(message_id),
+                        None,
+                        "dialog_opened",
+                        &json!({"source": m.start_payload}),
+                    )?;
+                    result.new_dialog_ids.push(dialog_id);
+                }
+                result.message_ids.push(message_id);
+                push_unique(&mut result.visitor_ids, visitor_id);
+            }
+            InboundEvent::Edited { external_id, text, edited_at, .. } => {
+                if let Some(old) = tx.message_by_external_id(channel.id, external_id)? {
+                    if old.text != *text {
+                        tx.log_event(
+                            Some(old.dialog_id),
+                            Some(old.id),
+                            None,
+                            "message_edited",
+                            &json!({"previous_text": old.text, "text": text}),
+                        )?;
+                        tx.edit_message_text(old.id, text, *edited_at)?;
+                    }
+                }
+            }
+            InboundEvent::VisitorBlocked { visitor, blocked } => {
+                let (visitor_id, _) = tx.upsert_visitor(channel.id, visitor)?;
+                tx.set_visitor_blocked(visitor_id, *blocked)?;
+                let kind = if *blocked { "visitor_blocked" } else { "visitor_unblocked" };
+                let dialog_id = tx.latest_dialog_of_visitor(visitor_id)?;
+                tx.log_event(dialog_id, None, None, kind, &serde_json::Value::Null)?;
+            }
+        }
+    }
+    tx.commit()?;
+    Ok(result)
+}
+
+fn push_unique(ids: &mut Vec<VisitorId>, id: VisitorId) {
+    if !ids.contains(&id) {
+        ids.push(id);
+    }
+}
+
+/// Loads a visitor's name and avatar from the messenger when they are missing (or always, with
+/// `force`). A failed lookup is recorded and tried again a day later.
+pub fn refresh_visitor_profile(
+    rt: &Runtime,
+    provider: &dyn Provider,
+    ctx: &ProviderContext,
+    visitor_id: VisitorId,
+    force: bool,
+) -> Result<()> {
+    let mut db = rt.store.db()?;
+    let tried_before = Timestamp(Timestamp::now().millis() - PROFILE_RETRY_MS);
+    if !force && !db.visitor_profile_due(visitor_id, tried_before)? {
+        return Ok(());
+    }
+    let visitor = db.visitor(visitor_id)?;
+    let info = match provider.user_info(ctx, &visitor.external_id) {
+        Ok(info) => info,
+        Err(e) => {
+            db.set_visitor_profile(visitor_id, None, None)?;
+            return Err(Error::Provider(e));
+        }
+    };
+    let mut avatar_id = None;
+    if let Some(file) = info.avatar.as_ref().filter(|_| force || visitor.avatar_attachment_id.is_none()) {
+        let fetched = fetch_file(rt, provider, ctx, file);
+        if let Some(sha256) = fetched.sha256.as_deref() {
+            let attachment = NewAttachment {
+                name: &fetched.name,
+                mime: &fetched.mime,
+                size: fetched.size,
+                sha256: Some(sha256),
+                file_ref: Some(&fetched.file_ref),
+                error_code: None,
+                error_message: None,
+            };
+            avatar_id = Some(db.insert_attachment(None, &attachment)?);
+        }
+    }
+    let profile = info.profile.as_ref().filter(|_| force || visitor.name.is_empty());
+    db.set_visitor_profile(visitor_id, profile, avatar_id)?;
+    Ok(())
+}

@@ -1,0 +1,257 @@
+//! Plain data shared by every layer: channels, visitors, dialogs, messages, attachments and the
+//! normalised inbound events providers produce. No I/O here.
+
+use serde::{Deserialize, Serialize};
+
+use crate::time::Timestamp;
+
+pub type ChannelId = i64;
+pub type VisitorId = i64;
+pub type DialogId = i64;
+pub type MessageId = i64;
+pub type AttachmentId = i64;
+pub type OperatorId = i64;
+
+/// Messenger kinds. The strings are part of the public contract.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChannelType {
+    Telegram,
+    Viber,
+    Vk,
+    Facebook,
+    Chatapi,
+    WhatsappCloud,
+    Widget,
+}
+
+impl ChannelType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChannelType::Telegram => "telegram",
+            ChannelType::Viber => "viber",
+            ChannelType::Vk => "vk",
+            ChannelType::Facebook => "facebook",
+            ChannelType::Chatapi => "chatapi",
+            ChannelType::WhatsappCloud => "whatsapp_cloud",
+            ChannelType::Widget => "widget",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        serde_json::from_value(serde_json::Value::String(s.to_string())).ok()
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WebhookState {
+    /// Registered with the provider.
+    Registered,
+    /// Registration failed; `webhook_error` says why.
+    Failed,
+    /// Removed (channel deleted) or never registered.
+    None,
+}
+
+impl WebhookState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WebhookState::Registered => "registered",
+            WebhookState::Failed => "failed",
+            WebhookState::None => "none",
+        }
+    }
+    pub fn parse(s: &str) -> Self {
+        match s {
+            "registered" => WebhookState::Registered,
+            "failed" => WebhookState::Failed,
+            _ => WebhookState::None,
+        }
+    }
+}
+
+/// A messenger account connected to the inbox (a bot, a page, a community).
+#[derive(Clone, Debug)]
+pub struct Channel {
+    pub id: ChannelId,
+    pub kind: ChannelType,
+    pub name: String,
+    pub external_id: Option<String>,
+    pub bot_name: Option<String>,
+    pub token: String,
+    pub settings: serde_json::Map<String, serde_json::Value>,
+    pub webhook_secret: String,
+    pub webhook_state: WebhookState,
+    pub webhook_error: Option<String>,
+    pub active: bool,
+}
+
+impl Channel {
+    pub fn proxy(&self) -> Option<&str> {
+        self.settings.get("proxy").and_then(|v| v.as_str()).filter(|s| !s.is_empty())
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Visitor {
+    pub id: VisitorId,
+    pub channel_id: ChannelId,
+    pub external_id: String,
+    pub name: String,
+    pub username: Option<String>,
+    pub phone: Option<String>,
+    pub avatar_attachment_id: Option<AttachmentId>,
+    pub blocked: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Direction {
+    In,
+    Out,
+}
+
+impl Direction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Direction::In => "in",
+            Direction::Out => "out",
+        }
+    }
+    pub fn parse(s: &str) -> Self {
+        if s == "out" {
+            Direction::Out
+        } else {
+            Direction::In
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MessageStatus {
+    Received,
+    Queued,
+    Sent,
+    Delivered,
+    Read,
+    Failed,
+    Deleted,
+}
+
+impl MessageStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MessageStatus::Received => "received",
+            MessageStatus::Queued => "queued",
+            MessageStatus::Sent => "sent",
+            MessageStatus::Delivered => "delivered",
+            MessageStatus::Read => "read",
+            MessageStatus::Failed => "failed",
+            MessageStatus::Deleted => "deleted",
+        }
+    }
+    pub fn parse(s: &str) -> Self {
+        serde_json::from_value(serde_json::Value::String(s.to_string())).unwrap_or(MessageStatus::Received)
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AttachmentKind {
+    Image,
+    Document,
+    Audio,
+    Voice,
+    Video,
+    Sticker,
+}
+
+impl AttachmentKind {
+    pub fn for_mime(mime: &str) -> Self {
+        if mime.starts_with("image/") {
+            AttachmentKind::Image
+        } else if mime.starts_with("video/") {
+            AttachmentKind::Video
+        } else if mime.starts_with("audio/") {
+            AttachmentKind::Audio
+        } else {
+            AttachmentKind::Document
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Normalised inbound events: what providers turn a webhook into before any business logic.
+
+/// Who wrote, as the messenger describes them.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct VisitorProfile {
+    pub external_id: String,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub username: Option<String>,
+    pub phone: Option<String>,
+    pub language: Option<String>,
+}
+
+impl VisitorProfile {
+    pub fn display_name(&self) -> String {
+        let parts: Vec<&str> = [self.first_name.as_deref(), self.last_name.as_deref()]
+            .into_iter()
+            .flatten()
+            .filter(|s| !s.trim().is_empty())
+            .collect();
+        if !parts.is_empty() {
+            parts.join(" ")
+        } else if let Some(u) = &self.username {
+            format!("@{u}")
+        } else {
+            String::new()
+        }
+    }
+}
+
+/// A file the provider holds; fetched by the provider's `download` with `file_ref`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct InboundFile {
+    pub file_ref: String,
+    pub name: Option<String>,
+    pub mime: Option<String>,
+    pub size: Option<u64>,
+    pub kind: AttachmentKind,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct InboundMessage {
+    /// Unique per channel (e.g. Telegram `chat_id:message_id`).
+    pub external_id: String,
+    pub visitor: VisitorProfile,
+    pub text: String,
+    pub files: Vec<InboundFile>,
+    pub sent_at: Timestamp,
+    /// Deep-link payload of a `/start` command, kept as the dialog's source tag.
+    pub start_payload: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum InboundEvent {
+    Message(InboundMessage),
+    Edited { external_id: String, visitor: VisitorProfile, text: String, edited_at: Timestamp },
+    VisitorBlocked { visitor: VisitorProfile, blocked: bool },
+}
+
+// ---------------------------------------------------------------------------------------------
+// Outbound results.
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct SentMessage {
+    pub external_id: String,
+}
+
+/// The account behind a token, as "Check" shows it.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct AccountInfo {
+    pub bot_id: String,
+    pub bot_name: String,
+    pub username: Option<String>,
+}

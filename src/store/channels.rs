@@ -1,0 +1,125 @@
+//! Channels: the connected messenger accounts.
+
+use mysql::prelude::Queryable;
+use mysql::Row;
+use serde_json::{Map, Value};
+
+use super::{exec_write, Store, StoreError, StoreResult};
+use crate::model::{Channel, ChannelId, ChannelType, WebhookState};
+use crate::time::Timestamp;
+
+pub struct NewChannel<'a> {
+    pub kind: ChannelType,
+    pub name: &'a str,
+    pub token: &'a str,
+    pub settings: &'a Map<String, Value>,
+    pub webhook_secret: &'a str,
+    pub external_id: Option<&'a str>,
+    pub bot_name: Option<&'a str>,
+}
+
+pub struct UpdateChannel<'a> {
+    pub name: &'a str,
+    pub token: &'a str,
+    pub settings: &'a Map<String, Value>,
+    pub webhook_secret: &'a str,
+    pub external_id: Option<&'a str>,
+    pub bot_name: Option<&'a str>,
+}
+
+const COLUMNS: &str = "id, type, name, external_id, bot_name, token, settings, webhook_secret, webhook_state, \
+                       webhook_error, active";
+
+fn channel_from_row(mut row: Row) -> StoreResult<Channel> {
+    let kind: String = row.take("type").unwrap_or_default();
+    let settings: String = row.take("settings").unwrap_or_default();
+    let settings = match serde_json::from_str::<Value>(&settings) {
+        Ok(Value::Object(map)) => map,
+        _ => Map::new(),
+    };
+    Ok(Channel {
+        id: row.take("id").unwrap_or_default(),
+        kind: ChannelType::parse(&kind).ok_or_else(|| StoreError::Corrupt(format!("channel type `{kind}`")))?,
+        name: row.take("name").unwrap_or_default(),
+        external_id: row.take("external_id").unwrap_or_default(),
+        bot_name: row.take("bot_name").unwrap_or_default(),
+        token: row.take("token").unwrap_or_default(),
+        settings,
+        webhook_secret: row.take("webhook_secret").unwrap_or_default(),
+        webhook_state: WebhookState::parse(&row.take::<String, _>("webhook_state").unwrap_or_default()),
+        webhook_error: row.take("webhook_error").unwrap_or_default(),
+        active: row.take::<i64, _>("active").unwrap_or_default() != 0,
+    })
+}
+
+impl Store {
+    pub fn insert_channel(&self, c: &NewChannel) -> StoreResult<ChannelId> {
+        let now = Timestamp::now();
+        let sql = self.sql(
+            "INSERT INTO {channels} (identity, type, name, external_id, bot_name, token, settings, webhook_secret, \
+             webhook_state, active, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'none', 1, ?, ?)",
+        );
+        let settings = Value::Object(c.settings.clone()).to_string();
+        let (_, id) = exec_write(
+            &mut self.conn()?,
+            &sql,
+            (
+                self.identity,
+                c.kind.as_str(),
+                c.name,
+                c.external_id,
+                c.bot_name,
+                c.token,
+                settings,
+                c.webhook_secret,
+                now,
+                now,
+            ),
+        )?;
+        Ok(id as ChannelId)
+    }
+
+    pub fn update_channel(&self, id: ChannelId, c: &UpdateChannel) -> StoreResult<()> {
+        let sql = self.sql(
+            "UPDATE {channels} SET name = ?, token = ?, settings = ?, webhook_secret = ?, external_id = ?, \
+             bot_name = ?, updated_at = ? WHERE id = ? AND identity = ?",
+        );
+        let settings = Value::Object(c.settings.clone()).to_string();
+        self.conn()?.exec_drop(
+            sql,
+            (c.name, c.token, settings, c.webhook_secret, c.external_id, c.bot_name, Timestamp::now(), id, self.identity),
+        )?;
+        Ok(())
+    }
+
+    pub fn set_webhook_state(&self, id: ChannelId, state: WebhookState, error: Option<&str>) -> StoreResult<()> {
+        let sql = self.sql("UPDATE {channels} SET webhook_state = ?, webhook_error = ?, updated_at = ? WHERE id = ?");
+        self.conn()?.exec_drop(sql, (state.as_str(), error, Timestamp::now(), id))?;
+        Ok(())
+    }
+
+    /// Deactivates a channel; its visitors, dialogs and messages stay for the history.
+    pub fn deactivate_channel(&self, id: ChannelId) -> StoreResult<()> {
+        let now = Timestamp::now();
+        let sql = self.sql(
+            "UPDATE {channels} SET active = 0, deleted_at = ?, updated_at = ? WHERE id = ? AND identity = ?",
+        );
+        self.conn()?.exec_drop(sql, (now, now, id, self.identity))?;
+        Ok(())
+    }
+
+    /// A channel of this tenant, active or not.
+    pub fn channel(&self, id: ChannelId) -> StoreResult<Channel> {
+        let sql = self.sql(&format!("SELECT {COLUMNS} FROM {{channels}} WHERE id = ? AND identity = ?"));
+        let row: Option<Row> = self.conn()?.exec_first(sql, (id, self.identity))?;
+        channel_from_row(row.ok_or_else(|| StoreError::NotFound(format!("channel {id} does not exist")))?)
+    }
+
+    pub fn channels(&self, include_inactive: bool) -> StoreResult<Vec<Channel>> {
+        let sql = self.sql(&format!(
+            "SELECT {COLUMNS} FROM {{channels}} WHERE identity = ? AND (active = 1 OR ?) ORDER BY id"
+        ));
+        let rows: Vec<Row> = self.conn()?.exec(sql, (self.identity, include_inactive))?;
+        rows.into_iter().map(channel_from_row).collect()
+    }
+}

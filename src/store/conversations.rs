@@ -1,0 +1,645 @@
+//! Visitors, dialogs, messages, attachments, the event log and webhook deliveries.
+//!
+//! Everything here runs on a [`Db`]: a pooled connection or an open transaction, so ingest can
+//! group several small steps into one commit.
+
+use std::collections::HashMap;
+
+use mysql::prelude::Queryable;
+use mysql::{PooledConn, Row, Transaction, TxOpts, Value as SqlValue};
+
+use super::{exec_write, Store, StoreError, StoreResult, Tables};
+use crate::model::{
+    AttachmentId, ChannelId, DialogId, Direction, MessageId, MessageStatus, OperatorId, Visitor, VisitorId,
+    VisitorProfile,
+};
+use crate::time::Timestamp;
+
+/// A connection or a transaction, with the table names and tenant.
+pub struct Db<'t, Q: Queryable> {
+    q: Q,
+    t: &'t Tables,
+    identity: i64,
+}
+
+impl Store {
+    pub fn db(&self) -> StoreResult<Db<'_, PooledConn>> {
+        Ok(Db { q: self.conn()?, t: &self.tables, identity: self.identity })
+    }
+
+    pub fn begin(&self) -> StoreResult<Db<'_, Transaction<'static>>> {
+        let tx = self.pool().start_transaction(TxOpts::default())?;
+        Ok(Db { q: tx, t: &self.tables, identity: self.identity })
+    }
+}
+
+impl Db<'_, Transaction<'static>> {
+    pub fn commit(self) -> StoreResult<()> {
+        Ok(self.q.commit()?)
+    }
+}
+
+pub struct NewInboundMessage<'a> {
+    pub channel_id: ChannelId,
+    pub dialog_id: DialogId,
+    pub external_id: &'a str,
+    pub text: &'a str,
+    pub sent_at: Timestamp,
+}
+
+pub struct NewOutboundMessage<'a> {
+    pub channel_id: ChannelId,
+    pub dialog_id: DialogId,
+    pub operator_id: OperatorId,
+    pub text: &'a str,
+    pub status: MessageStatus,
+}
+
+pub struct NewAttachment<'a> {
+    pub name: &'a str,
+    pub mime: &'a str,
+    pub size: u64,
+    pub sha256: Option<&'a str>,
+    pub file_ref: Option<&'a str>,
+    pub error_code: Option<&'a str>,
+    pub error_message: Option<&'a str>,
+}
+
+/// What storing a webhook's events did.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct StoredInbound {
+    pub message_ids: Vec<MessageId>,
+    pub new_dialog_ids: Vec<DialogId>,
+    pub visitor_ids: Vec<VisitorId>,
+}
+
+#[derive(Clone, Debug)]
+pub struct DialogRow {
+    pub id: DialogId,
+    pub channel_id: ChannelId,
+    pub channel_type: String,
+    pub channel_name: String,
+    pub visitor_id: VisitorId,
+    pub visitor_external_id: String,
+    pub visitor_name: String,
+    pub visitor_username: Option<String>,
+    pub visitor_avatar_id: Option<AttachmentId>,
+    pub status: String,
+    pub last_message_text: String,
+    pub last_message_direction: Option<String>,
+    pub last_activity_at: Timestamp,
+    pub unread: i64,
+    pub client_id: Option<i64>,
+    pub contact_id: Option<i64>,
+}
+
+#[derive(Clone, Debug)]
+pub struct MessageRow {
+    pub id: MessageId,
+    pub dialog_id: DialogId,
+    pub channel_id: ChannelId,
+    pub direction: Direction,
+    pub author_type: String,
+    pub author_operator_id: Option<OperatorId>,
+    pub author_name: String,
+    pub visitor_id: VisitorId,
+    pub text: String,
+    pub external_id: Option<String>,
+    pub status: MessageStatus,
+    pub error_code: Option<String>,
+    pub error_message: Option<String>,
+    pub retry_after: Option<i64>,
+    pub created_at: Timestamp,
+    pub edited_at: Option<Timestamp>,
+}
+
+#[derive(Clone, Debug)]
+pub struct AttachmentRow {
+    pub id: AttachmentId,
+    pub message_id: Option<MessageId>,
+    pub name: String,
+    pub mime: String,
+    pub size: u64,
+    pub sha256: Option<String>,
+    pub error_code: Option<String>,
+    pub error_message: Option<String>,
+}
+
+pub struct DialogListQuery<'a> {
+    pub operator_id: OperatorId,
+    pub status: Option<&'a str>,
+    pub channel_id: Option<ChannelId>,
+    pub search: Option<&'a str>,
+    pub limit: usize,
+    /// (last_activity_at, id) of the last row of the previous page.
+    pub after: Option<(Timestamp, DialogId)>,
+}
+
+const DIALOG_COLUMNS: &str = "d.id, d.channel_id, c.type AS channel_type, c.name AS channel_name, d.visitor_id, \
+    v.external_id AS visitor_external_id, v.name AS visitor_name, v.username AS visitor_username, \
+    v.avatar_attachment_id, d.status, d.last_message_text, d.last_message_direction, d.last_activity_at, \
+    v.client_id, v.contact_id";
+
+fn dialog_from_row(mut r: Row, unread: i64) -> DialogRow {
+    DialogRow {
+        id: r.take("id").unwrap_or_default(),
+        channel_id: r.take("channel_id").unwrap_or_default(),
+        channel_type: r.take("channel_type").unwrap_or_default(),
+        channel_name: r.take("channel_name").unwrap_or_default(),
+        visitor_id: r.take("visitor_id").unwrap_or_default(),
+        visitor_external_id: r.take("visitor_external_id").unwrap_or_default(),
+        visitor_name: r.take("visitor_name").unwrap_or_default(),
+        visitor_username: r.take("visitor_username").unwrap_or_default(),
+        visitor_avatar_id: r.take("avatar_attachment_id").unwrap_or_default(),
+        status: r.take("status").unwrap_or_default(),
+        last_message_text: r.take("last_message_text").unwrap_or_default(),
+        last_message_direction: r.take("last_message_direction").unwrap_or_default(),
+        last_activity_at: r.take("last_activity_at").unwrap_or(Timestamp(0)),
+        unread,
+        client_id: r.take("client_id").unwrap_or_default(),
+        contact_id: r.take("contact_id").unwrap_or_default(),
+    }
+}
+
+const MESSAGE_COLUMNS: &str = "m.id, m.dialog_id, m.channel_id, m.direction, m.author_type, m.author_operator_id, \
+    m.text, m.external_id, m.status, m.error_code, m.error_message, m.retry_after, m.created_at, m.edited_at, \
+    u.{user_name} AS operator_name, d.visitor_id, v.name AS visitor_name";
+const MESSAGE_FROM: &str = "{messages} m JOIN {dialogs} d ON d.id = m.dialog_id \
+    JOIN {visitors} v ON v.id = d.visitor_id LEFT JOIN {user_table} u ON u.{user_id} = m.author_operator_id";
+
+fn message_from_row(mut r: Row) -> MessageRow {
+    let author_type: String = r.take("author_type").unwrap_or_default();
+    let operator_name: Option<String> = r.take("operator_name").unwrap_or_default();
+    let visitor_name: String = r.take("visitor_name").unwrap_or_default();
+    MessageRow {
+        id: r.take("id").unwrap_or_default(),
+        dialog_id: r.take("dialog_id").unwrap_or_default(),
+        channel_id: r.take("channel_id").unwrap_or_default(),
+        direction: Direction::parse(&r.take::<String, _>("direction").unwrap_or_default()),
+        author_operator_id: r.take("author_operator_id").unwrap_or_default(),
+        author_name: match author_type.as_str() {
+            "visitor" => visitor_name,
+            "operator" => operator_name.unwrap_or_default(),
+            _ => String::new(),
+        },
+        author_type,
+        visitor_id: r.take("visitor_id").unwrap_or_default(),
+        text: r.take("text").unwrap_or_default(),
+        external_id: r.take("external_id").unwrap_or_default(),
+        status: MessageStatus::parse(&r.take::<String, _>("status").unwrap_or_default()),
+        error_code: r.take("error_code").unwrap_or_default(),
+        error_message: r.take("error_message").unwrap_or_default(),
+        retry_after: r.take("retry_after").unwrap_or_default(),
+        created_at: r.take("created_at").unwrap_or(Timestamp(0)),
+        edited_at: r.take::<Option<SqlValue>, _>("edited_at").flatten().and_then(|v| Timestamp::from_mysql(&v)),
+    }
+}
+
+fn attachment_from_row(mut r: Row) -> AttachmentRow {
+    AttachmentRow {
+        id: r.take("id").unwrap_or_default(),
+        message_id: r.take("message_id").unwrap_or_default(),
+        name: r.take("name").unwrap_or_default(),
+        mime: r.take("mime").unwrap_or_default(),
+        size: r.take("size").unwrap_or_default(),
+        sha256: r.take("sha256").unwrap_or_default(),
+        error_code: r.take("error_code").unwrap_or_default(),
+        error_message: r.take("error_message").unwrap_or_default(),
+    }
+}
+
+/// The first 255 characters (not bytes) of a text, for list previews.
+pub fn preview(text: &str) -> String {
+    let single_line = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    single_line.chars().take(255).collect()
+}
+
+fn like_pattern(s: &str) -> String {
+    let escaped = s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+    format!("%{escaped}%")
+}
+
+impl<Q: Queryable> Db<'_, Q> {
+    fn sql(&self, template: &str) -> String {
+        self.t.sql(template)
+    }
+
+    // --- webhook deliveries -------------------------------------------------------------------
+
+    pub fn delivery_seen(&mut self, channel_id: ChannelId, key: &str) -> StoreResult<bool> {
+        let sql = self.sql("SELECT 1 FROM {deliveries} WHERE channel_id = ? AND delivery_key = ?");
+        Ok(self.q.exec_first::<i64, _, _>(sql, (channel_id, key))?.is_some())
+    }
+
+    /// Records a delivery; false when it was already recorded (a redelivery, or a concurrent
+    /// process handling the same one).
+    pub fn claim_delivery(&mut self, channel_id: ChannelId, key: &str) -> StoreResult<bool> {
+        let sql = self.sql(
+            "INSERT INTO {deliveries} (channel_id, delivery_key, received_at) VALUES (?, ?, ?) \
+             ON DUPLICATE KEY UPDATE channel_id = channel_id",
+        );
+        let (affected, _) = exec_write(&mut self.q, &sql, (channel_id, key, Timestamp::now()))?;
+        Ok(affected == 1)
+    }
+
+    // --- visitors -------------------------------------------------------------------------------
+
+    /// Creates or refreshes a visitor from what the messenger says about them; (id, created).
+    /// A visitor who writes again is no longer blocked.
+    pub fn upsert_visitor(&mut self, channel_id: ChannelId, p: &VisitorProfile) -> StoreResult<(VisitorId, bool)> {
+        let sql = self.sql(
+            "INSERT INTO {visitors} (identity, channel_id, external_id, name, first_name, last_name, username, \
+             phone, language, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
+             ON DUPLICATE KEY UPDATE id = LAST_INSERT_ID(id), name = IF(VALUES(name) <> '', VALUES(name), name), \
+             first_name = COALESCE(VALUES(first_name), first_name), last_name = COALESCE(VALUES(last_name), last_name), \
+             username = COALESCE(VALUES(username), username), phone = COALESCE(VALUES(phone), phone), \
+             language = COALESCE(VALUES(language), language), blocked = 0, updated_at = VALUES(updated_at)",
+        );
+        let now = Timestamp::now();
+        let (affected, id) = exec_write(
+            &mut self.q,
+            &sql,
+            (
+                self.identity,
+                channel_id,
+                &p.external_id,
+                p.display_name(),
+                &p.first_name,
+                &p.last_name,
+                &p.username,
+                &p.phone,
+                &p.language,
+                now,
+                now,
+            ),
+        )?;
+        Ok((id as VisitorId, affected == 1))
+    }
+
+    pub fn set_visitor_blocked(&mut self, visitor_id: VisitorId, blocked: bool) -> StoreResult<()> {
+        let sql = self.sql("UPDATE {visitors} SET blocked = ?, updated_at = ? WHERE id = ?");
+        self.q.exec_drop(sql, (blocked, Timestamp::now(), visitor_id))?;
+        Ok(())
+    }
+
+    pub fn visitor(&mut self, id: VisitorId) -> StoreResult<Visitor> {
+        let sql = self.sql(
+            "SELECT id, channel_id, external_id, name, username, phone, avatar_attachment_id, blocked \
+             FROM {visitors} WHERE id = ? AND identity = ?",
+        );
+        let row: Option<Row> = self.q.exec_first(sql, (id, self.identity))?;
+        let mut r = row.ok_or_else(|| StoreError::NotFound(format!("visitor {id} does not exist")))?;
+        Ok(Visitor {
+            id: r.take("id").unwrap_or_default(),
+            channel_id: r.take("channel_id").unwrap_or_default(),
+            external_id: r.take("external_id").unwrap_or_default(),
+            name: r.take("name").unwrap_or_default(),
+            username: r.take("username").unwrap_or_default(),
+            phone: r.take("phone").unwrap_or_default(),
+            avatar_attachment_id: r.take("avatar_attachment_id").unwrap_or_default(),
+            blocked: r.take::<i64, _>("blocked").unwrap_or_default() != 0,
+        })
+    }
+
+    /// True when the name or avatar is missing and nobody tried to load them since `retry_after`.
+    pub fn visitor_profile_due(&mut self, id: VisitorId, tried_before: Timestamp) -> StoreResult<bool> {
+        let sql = self.sql(
+            "SELECT 1 FROM {visitors} WHERE id = ? AND (name = '' OR avatar_attachment_id IS NULL) \
+             AND (profile_checked_at IS NULL OR profile_checked_at < ?)",
+        );
+        Ok(self.q.exec_first::<i64, _, _>(sql, (id, tried_before))?.is_some())
+    }
+
+    /// Records a profile lookup: fills what was learnt, keeps what was known.
+    pub fn set_visitor_profile(
+        &mut self,
+        id: VisitorId,
+        profile: Option<&VisitorProfile>,
+        avatar_attachment_id: Option<AttachmentId>,
+    ) -> StoreResult<()> {
+        let (name, first, last, username) = match profile {
+            Some(p) => (p.display_name(), p.first_name.clone(), p.last_name.clone(), p.username.clone()),
+            None => (String::new(), None, None, None),
+        };
+        let sql = self.sql(
+            "UPDATE {visitors} SET name = IF(? <> '', ?, name), first_name = COALESCE(?, first_name), \
+             last_name = COALESCE(?, last_name), username = COALESCE(?, username), \
+             avatar_attachment_id = COALESCE(?, avatar_attachment_id), profile_checked_at = ?, updated_at = ? \
+             WHERE id = ?",
+        );
+        let now = Timestamp::now();
+        self.q.exec_drop(sql, (&name, &name, first, last, username, avatar_attachment_id, now, now, id))?;
+        Ok(())
+    }
+
+    // --- dialogs --------------------------------------------------------------------------------
+
+    /// The visitor's open dialog, opened now if there is none; (id, created).
+    pub fn open_dialog(
+        &mut self,
+        channel_id: ChannelId,
+        visitor_id: VisitorId,
+        source: Option<&str>,
+        at: Timestamp,
+    ) -> StoreResult<(DialogId, bool)> {
+        let sql = self.sql(
+            "INSERT INTO {dialogs} (identity, channel_id, visitor_id, status, open_visitor_id, source, \
+             last_activity_at, created_at) VALUES (?, ?, ?, 'open', ?, ?, ?, ?) \
+             ON DUPLICATE KEY UPDATE id = LAST_INSERT_ID(id)",
+        );
+        let (affected, id) =
+            exec_write(&mut self.q, &sql, (self.identity, channel_id, visitor_id, visitor_id, source, at, at))?;
+        Ok((id as DialogId, affected == 1))
+    }
+
+    pub fn latest_dialog_of_visitor(&mut self, visitor_id: VisitorId) -> StoreResult<Option<DialogId>> {
+        let sql = self.sql("SELECT id FROM {dialogs} WHERE visitor_id = ? ORDER BY id DESC LIMIT 1");
+        Ok(self.q.exec_first(sql, (visitor_id,))?)
+    }
+
+    pub fn touch_dialog(
+        &mut self,
+        dialog_id: DialogId,
+        message_id: MessageId,
+        text: &str,
+        direction: Direction,
+        at: Timestamp,
+    ) -> StoreResult<()> {
+        let sql = self.sql(
+            "UPDATE {dialogs} SET inbound_count = inbound_count + ?, last_message_id = ?, last_message_text = ?, \
+             last_message_direction = ?, last_activity_at = GREATEST(last_activity_at, ?) WHERE id = ?",
+        );
+        let inbound = i64::from(direction == Direction::In);
+        self.q.exec_drop(sql, (inbound, message_id, preview(text), direction.as_str(), at, dialog_id))?;
+        Ok(())
+    }
+
+    pub fn dialog(&mut self, id: DialogId, operator_id: OperatorId) -> StoreResult<DialogRow> {
+        let sql = self.sql(&format!(
+            "SELECT {DIALOG_COLUMNS}, d.inbound_count - COALESCE(r.read_count, 0) AS unread FROM {{dialogs}} d \
+             JOIN {{channels}} c ON c.id = d.channel_id JOIN {{visitors}} v ON v.id = d.visitor_id \
+             LEFT JOIN {{dialog_reads}} r ON r.dialog_id = d.id AND r.operator_id = ? \
+             WHERE d.id = ? AND d.identity = ?"
+        ));
+        let row: Option<Row> = self.q.exec_first(sql, (operator_id, id, self.identity))?;
+        let mut row = row.ok_or_else(|| StoreError::NotFound(format!("dialog {id} does not exist")))?;
+        let unread = row.take::<i64, _>("unread").unwrap_or_default();
+        Ok(dialog_from_row(row, unread))
+    }
+
+    /// Newest activity first, keyset-paginated; returns one page and whether more follow.
+    pub fn list_dialogs(&mut self, query: &DialogListQuery) -> StoreResult<(Vec<DialogRow>, bool)> {
+        let mut sql = format!(
+            "SELECT {DIALOG_COLUMNS}, d.inbound_count - COALESCE(r.read_count, 0) AS unread FROM {{dialogs}} d \
+             JOIN {{channels}} c ON c.id = d.channel_id JOIN {{visitors}} v ON v.id = d.visitor_id \
+             LEFT JOIN {{dialog_reads}} r ON r.dialog_id = d.id AND r.operator_id = ? WHERE d.identity = ?"
+        );
+        let mut params: Vec<SqlValue> = vec![query.operator_id.into(), self.identity.into()];
+        if let Some(status) = query.status {
+            sql.push_str(" AND d.status = ?");
+            params.push(status.into());
+        }
+        if let Some(channel_id) = query.channel_id {
+            sql.push_str(" AND d.channel_id = ?");
+            params.push(channel_id.into());
+        }
+        if let Some(search) = query.search.filter(|s| !s.trim().is_empty()) {
+            sql.push_str(" AND (v.name LIKE ? OR v.username LIKE ? OR d.last_message_text LIKE ?)");
+            let pattern = like_pattern(search.trim());
+            params.extend([pattern.clone().into(), pattern.clone().into(), pattern.into()]);
+        }
+        if let Some((at, id)) = query.after {
+            sql.push_str(" AND (d.last_activity_at < ? OR (d.last_activity_at = ? AND d.id < ?))");
+            params.extend([at.into(), at.into(), id.into()]);
+        }
+        sql.push_str(" ORDER BY d.last_activity_at DESC, d.id DESC LIMIT ?");
+        params.push(((query.limit + 1) as u64).into());
+        let rows: Vec<Row> = self.q.exec(self.sql(&sql), params)?;
+        let more = rows.len() > query.limit;
+        let dialogs = rows
+            .into_iter()
+            .take(query.limit)
+            .map(|mut r| {
+                let unread = r.take::<i64, _>("unread").unwrap_or_default();
+                dialog_from_row(r, unread)
+            })
+            .collect();
+        Ok((dialogs, more))
+    }
+
+    /// Operators taking part in each dialog.
+    pub fn dialog_operators(&mut self, dialog_ids: &[DialogId]) -> StoreResult<HashMap<DialogId, Vec<OperatorId>>> {
+        let mut map: HashMap<DialogId, Vec<OperatorId>> = HashMap::new();
+        if dialog_ids.is_empty() {
+            return Ok(map);
+        }
+        let marks = vec!["?"; dialog_ids.len()].join(", ");
+        let sql = self.sql(&format!(
+            "SELECT dialog_id, operator_id FROM {{dialog_operators}} WHERE dialog_id IN ({marks}) \
+             ORDER BY dialog_id, joined_at, operator_id"
+        ));
+        let rows: Vec<(DialogId, OperatorId)> = self.q.exec(sql, dialog_ids.to_vec())?;
+        for (dialog, operator) in rows {
+            map.entry(dialog).or_default().push(operator);
+        }
+        Ok(map)
+    }
+
+    /// Adds an operator to a dialog; the first one becomes its owner.
+    pub fn add_dialog_operator(&mut self, dialog_id: DialogId, operator_id: OperatorId) -> StoreResult<bool> {
+        let sql = self.sql(
+            "INSERT INTO {dialog_operators} (dialog_id, operator_id, role, joined_at) \
+             SELECT ?, ?, IF(COUNT(*) = 0, 'owner', 'member'), ? FROM {dialog_operators} WHERE dialog_id = ? \
+             ON DUPLICATE KEY UPDATE operator_id = operator_id",
+        );
+        let (affected, _) = exec_write(&mut self.q, &sql, (dialog_id, operator_id, Timestamp::now(), dialog_id))?;
+        Ok(affected == 1)
+    }
+
+    /// Everything the visitor wrote so far counts as read by this operator.
+    pub fn mark_read(&mut self, dialog_id: DialogId, operator_id: OperatorId) -> StoreResult<()> {
+        let sql = self.sql(
+            "INSERT INTO {dialog_reads} (dialog_id, operator_id, read_count, read_at) \
+             SELECT id, ?, inbound_count, ? FROM {dialogs} WHERE id = ? \
+             ON DUPLICATE KEY UPDATE read_count = VALUES(read_count), read_at = VALUES(read_at)",
+        );
+        self.q.exec_drop(sql, (operator_id, Timestamp::now(), dialog_id))?;
+        Ok(())
+    }
+
+    // --- messages -------------------------------------------------------------------------------
+
+    /// Stores a visitor's message; None when the channel already has this external id.
+    pub fn insert_inbound_message(&mut self, m: &NewInboundMessage) -> StoreResult<Option<MessageId>> {
+        let sql = self.sql(
+            "INSERT INTO {messages} (identity, channel_id, dialog_id, direction, author_type, text, external_id, \
+             status, created_at) VALUES (?, ?, ?, 'in', 'visitor', ?, ?, 'received', ?) \
+             ON DUPLICATE KEY UPDATE id = id",
+        );
+        let (affected, id) =
+            exec_write(&mut self.q, &sql, (self.identity, m.channel_id, m.dialog_id, m.text, m.external_id, m.sent_at))?;
+        Ok((affected == 1).then_some(id as MessageId))
+    }
+
+    pub fn insert_outbound_message(&mut self, m: &NewOutboundMessage) -> StoreResult<MessageId> {
+        let sql = self.sql(
+            "INSERT INTO {messages} (identity, channel_id, dialog_id, direction, author_type, author_operator_id, \
+             text, status, created_at) VALUES (?, ?, ?, 'out', 'operator', ?, ?, ?, ?)",
+        );
+        let (_, id) = exec_write(
+            &mut self.q,
+            &sql,
+            (self.identity, m.channel_id, m.dialog_id, m.operator_id, m.text, m.status.as_str(), Timestamp::now()),
+        )?;
+        Ok(id as MessageId)
+    }
+
+    pub fn message_exists(&mut self, channel_id: ChannelId, external_id: &str) -> StoreResult<bool> {
+        let sql = self.sql("SELECT 1 FROM {messages} WHERE channel_id = ? AND external_id = ?");
+        Ok(self.q.exec_first::<i64, _, _>(sql, (channel_id, external_id))?.is_some())
+    }
+
+    pub fn message_by_external_id(&mut self, channel_id: ChannelId, external_id: &str) -> StoreResult<Option<MessageRow>> {
+        let sql = self.sql(&format!(
+            "SELECT {MESSAGE_COLUMNS} FROM {MESSAGE_FROM} WHERE m.channel_id = ? AND m.external_id = ?"
+        ));
+        let row: Option<Row> = self.q.exec_first(sql, (channel_id, external_id))?;
+        Ok(row.map(message_from_row))
+    }
+
+    pub fn message(&mut self, id: MessageId) -> StoreResult<MessageRow> {
+        let sql = self.sql(&format!("SELECT {MESSAGE_COLUMNS} FROM {MESSAGE_FROM} WHERE m.id = ? AND m.identity = ?"));
+        let row: Option<Row> = self.q.exec_first(sql, (id, self.identity))?;
+        row.map(message_from_row).ok_or_else(|| StoreError::NotFound(format!("message {id} does not exist")))
+    }
+
+    /// A page of a dialog's history, oldest first, ending before `before_id`.
+    pub fn messages(&mut self, dialog_id: DialogId, before_id: Option<MessageId>, limit: usize) -> StoreResult<Vec<MessageRow>> {
+        let sql = self.sql(&format!(
+            "SELECT {MESSAGE_COLUMNS} FROM {MESSAGE_FROM} WHERE m.dialog_id = ? AND m.identity = ? AND m.id < ? \
+             ORDER BY m.id DESC LIMIT ?"
+        ));
+        let rows: Vec<Row> =
+            self.q.exec(sql, (dialog_id, self.identity, before_id.unwrap_or(i64::MAX), limit as u64))?;
+        let mut messages: Vec<MessageRow> = rows.into_iter().map(message_from_row).collect();
+        messages.reverse();
+        Ok(messages)
+    }
+
+    pub fn edit_message_text(&mut self, id: MessageId, text: &str, at: Timestamp) -> StoreResult<()> {
+        let sql = self.sql("UPDATE {messages} SET text = ?, edited_at = ? WHERE id = ?");
+        self.q.exec_drop(sql, (text, at, id))?;
+        Ok(())
+    }
+
+    pub fn set_message_sent(&mut self, id: MessageId, external_id: &str) -> StoreResult<()> {
+        let sql = self.sql(
+            "UPDATE {messages} SET status = 'sent', external_id = ?, error_code = NULL, error_message = NULL, \
+             retry_after = NULL WHERE id = ?",
+        );
+        self.q.exec_drop(sql, (external_id, id))?;
+        Ok(())
+    }
+
+    pub fn set_message_failed(&mut self, id: MessageId, code: &str, message: &str, retry_after: Option<u64>) -> StoreResult<()> {
+        let sql = self.sql(
+            "UPDATE {messages} SET status = 'failed', error_code = ?, error_message = ?, retry_after = ? WHERE id = ?",
+        );
+        self.q.exec_drop(sql, (code, message, retry_after, id))?;
+        Ok(())
+    }
+
+    pub fn set_message_deleted(&mut self, id: MessageId) -> StoreResult<()> {
+        let sql = self.sql("UPDATE {messages} SET status = 'deleted', deleted_at = ? WHERE id = ?");
+        self.q.exec_drop(sql, (Timestamp::now(), id))?;
+        Ok(())
+    }
+
+    // --- attachments ----------------------------------------------------------------------------
+
+    pub fn insert_attachment(&mut self, message_id: Option<MessageId>, a: &NewAttachment) -> StoreResult<AttachmentId> {
+        let sql = self.sql(
+            "INSERT INTO {attachments} (identity, message_id, name, mime, size, sha256, file_ref, error_code, \
+             error_message, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        );
+        let (_, id) = exec_write(
+            &mut self.q,
+            &sql,
+            (
+                self.identity,
+                message_id,
+                a.name,
+                a.mime,
+                a.size,
+                a.sha256,
+                a.file_ref,
+                a.error_code,
+                a.error_message,
+                Timestamp::now(),
+            ),
+        )?;
+        Ok(id as AttachmentId)
+    }
+
+    pub fn attachments_of(&mut self, message_ids: &[MessageId]) -> StoreResult<Vec<AttachmentRow>> {
+        if message_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let marks = vec!["?"; message_ids.len()].join(", ");
+        let sql = self.sql(&format!(
+            "SELECT id, message_id, name, mime, size, sha256, error_code, error_message FROM {{attachments}} \
+             WHERE message_id IN ({marks}) ORDER BY id"
+        ));
+        let rows: Vec<Row> = self.q.exec(sql, message_ids.to_vec())?;
+        Ok(rows.into_iter().map(attachment_from_row).collect())
+    }
+
+    pub fn attachment(&mut self, id: AttachmentId) -> StoreResult<AttachmentRow> {
+        let sql = self.sql(
+            "SELECT id, message_id, name, mime, size, sha256, error_code, error_message FROM {attachments} \
+             WHERE id = ? AND identity = ?",
+        );
+        let row: Option<Row> = self.q.exec_first(sql, (id, self.identity))?;
+        row.map(attachment_from_row).ok_or_else(|| StoreError::NotFound(format!("attachment {id} does not exist")))
+    }
+
+    // --- event log ------------------------------------------------------------------------------
+
+    pub fn log_event(
+        &mut self,
+        dialog_id: Option<DialogId>,
+        message_id: Option<MessageId>,
+        operator_id: Option<OperatorId>,
+        kind: &str,
+        data: &serde_json::Value,
+    ) -> StoreResult<()> {
+        let sql = self.sql(
+            "INSERT INTO {events} (identity, dialog_id, message_id, operator_id, kind, data, created_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?)",
+        );
+        let data = (!data.is_null()).then(|| data.to_string());
+        self.q.exec_drop(sql, (self.identity, dialog_id, message_id, operator_id, kind, data, Timestamp::now()))?;
+        Ok(())
+    }
+
+    /// The event log of a dialog, oldest first: (kind, operator, message, data, at).
+    pub fn dialog_events(&mut self, dialog_id: DialogId) -> StoreResult<Vec<(String, Option<OperatorId>, Option<MessageId>, serde_json::Value, Timestamp)>> {
+        let sql = self.sql(
+            "SELECT kind, operator_id, message_id, data, created_at FROM {events} WHERE dialog_id = ? AND identity = ? ORDER BY id",
+        );
+        let rows: Vec<Row> = self.q.exec(sql, (dialog_id, self.identity))?;
+        Ok(rows
+            .into_iter()
+            .map(|mut r| {
+                let data: Option<String> = r.take("data").unwrap_or_default();
+                (
+                    r.take("kind").unwrap_or_default(),
+                    r.take("operator_id").unwrap_or_default(),
+                    r.take("message_id").unwrap_or_default(),
+                    data.and_then(|d| serde_json::from_str(&d).ok()).unwrap_or(serde_json::Value::Null),
+                    r.take("created_at").unwrap_or(Timestamp(0)),
+                )
+            })
+            .collect())
+    }
+}

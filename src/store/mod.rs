@@ -1,0 +1,189 @@
+//! MySQL/MariaDB access: the only place SQL lives. Every value is a bound parameter; only table
+//! names (validated identifiers from the configuration) are put into the SQL text.
+
+mod channels;
+mod conversations;
+mod host;
+mod migrate;
+
+pub use channels::{NewChannel, UpdateChannel};
+pub use conversations::{
+    preview, AttachmentRow, Db, DialogListQuery, DialogRow, MessageRow, NewAttachment, NewInboundMessage,
+    NewOutboundMessage, StoredInbound,
+};
+pub use host::HostUser;
+
+use mysql::prelude::Queryable;
+use mysql::{Opts, OptsBuilder, Pool, PoolConstraints, PoolOpts, PooledConn};
+
+use crate::config::{Config, HostTables};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("{0}")]
+    NotFound(String),
+    #[error("database: {0}")]
+    Db(#[from] mysql::Error),
+    #[error("database url: {0}")]
+    Url(String),
+    #[error("migration {version}: {message}")]
+    Migration { version: u32, message: String },
+    #[error("stored data is inconsistent: {0}")]
+    Corrupt(String),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Table names, quoted, built once from the prefix.
+#[derive(Clone, Debug)]
+pub struct Tables {
+    pub channels: String,
+    pub visitors: String,
+    pub dialogs: String,
+    pub dialog_operators: String,
+    pub dialog_reads: String,
+    pub messages: String,
+    pub attachments: String,
+    pub events: String,
+    pub deliveries: String,
+    pub schema: String,
+    pub prefix: String,
+    pub host: HostTables,
+}
+
+impl Tables {
+    pub fn new(prefix: &str, host: &HostTables) -> Self {
+        let t = |name: &str| format!("`{prefix}crmchats_{name}`");
+        Tables {
+            channels: t("channels"),
+            visitors: t("visitors"),
+            dialogs: t("dialogs"),
+            dialog_operators: t("dialog_operators"),
+            dialog_reads: t("dialog_reads"),
+            messages: t("messages"),
+            attachments: t("attachments"),
+            events: t("events"),
+            deliveries: t("deliveries"),
+            schema: t("schema_versions"),
+            prefix: prefix.to_string(),
+            host: host.clone(),
+        }
+    }
+
+    /// Replaces `{channels}`, `{visitors}`... in a query template with the quoted table names.
+    pub fn sql(&self, template: &str) -> String {
+        let mut out = String::with_capacity(template.len() + 64);
+        let mut rest = template;
+        while let Some(start) = rest.find('{') {
+            out.push_str(&rest[..start]);
+            let after = &rest[start + 1..];
+            let Some(end) = after.find('}') else {
+                out.push_str(&rest[start..]);
+                return out;
+            };
+            let name = &after[..end];
+            match self.lookup(name) {
+                Some(table) => out.push_str(table),
+                None => {
+                    out.push('{');
+                    out.push_str(name);
+                    out.push('}');
+                }
+            }
+            rest = &after[end + 1..];
+        }
+        out.push_str(rest);
+        out
+    }
+
+    fn lookup(&self, name: &str) -> Option<&str> {
+        Some(match name {
+            "channels" => &self.channels,
+            "visitors" => &self.visitors,
+            "dialogs" => &self.dialogs,
+            "dialog_operators" => &self.dialog_operators,
+            "dialog_reads" => &self.dialog_reads,
+            "messages" => &self.messages,
+            "attachments" => &self.attachments,
+            "events" => &self.events,
+            "deliveries" => &self.deliveries,
+            "schema" => &self.schema,
+            "user_table" => &self.host.user_table,
+            "user_id" => &self.host.user_id,
+            "user_name" => &self.host.user_name,
+            "user_login" => &self.host.user_login,
+            "user_is_admin" => &self.host.user_is_admin,
+            "user_identity" => &self.host.user_identity,
+            _ => return None,
+        })
+    }
+}
+
+/// The plugin's database: a small connection pool and the table names.
+pub struct Store {
+    pool: Pool,
+    pub tables: Tables,
+    pub identity: i64,
+}
+
+impl Store {
+    /// Connects (a pool of at most 4 connections: PHP processes are single-threaded) and
+    /// applies pending migrations.
+    pub fn open(config: &Config) -> StoreResult<Store> {
+        let opts = Opts::from_url(&config.database_url).map_err(|e| StoreError::Url(e.to_string()))?;
+        let constraints = PoolConstraints::new(1, 4).expect("1 <= 4");
+        let builder = OptsBuilder::from_opts(opts)
+            .pool_opts(PoolOpts::default().with_constraints(constraints).with_reset_connection(false))
+            .stmt_cache_size(Some(64))
+            .tcp_connect_timeout(Some(std::time::Duration::from_secs(5)))
+            .init(vec!["SET time_zone = '+00:00'", "SET NAMES utf8mb4 COLLATE utf8mb4_unicode_ci"]);
+        let pool = Pool::new(builder)?;
+        let store = Store { pool, tables: Tables::new(&config.table_prefix, &config.host), identity: config.identity };
+        migrate::apply(&mut store.conn()?, &store.tables)?;
+        Ok(store)
+    }
+
+    pub(crate) fn pool(&self) -> &Pool {
+        &self.pool
+    }
+
+    pub fn conn(&self) -> StoreResult<PooledConn> {
+        Ok(self.pool.get_conn()?)
+    }
+
+    pub fn sql(&self, template: &str) -> String {
+        self.tables.sql(template)
+    }
+}
+
+/// Runs a write and returns (affected rows, last insert id).
+pub(crate) fn exec_write<Q: Queryable>(
+    q: &mut Q,
+    sql: &str,
+    params: impl Into<mysql::Params>,
+) -> StoreResult<(u64, u64)> {
+    let result = q.exec_iter(sql, params)?;
+    let affected = result.affected_rows();
+    let last_id = result.last_insert_id().unwrap_or(0);
+    drop(result);
+    Ok((affected, last_id))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_templates_expand_known_names_only() {
+        let t = Tables::new("app_", &HostTables::default());
+        assert_eq!(
+            t.sql("SELECT {user_name} FROM {user_table} JOIN {dialogs} WHERE x = '{other}'"),
+            "SELECT title FROM app_user JOIN `app_crmchats_dialogs` WHERE x = '{other}'"
+        );
+    }
+}
+
+/// The schema version this build migrates to.
+pub fn schema_version() -> u32 {
+    migrate::latest_version()
+}
