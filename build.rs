@@ -41,9 +41,8 @@ fn generate(crate_dir: &Path, dest: &Path, for_php: bool) {
     };
     if for_php {
         config.no_includes = true;
-        config.header = Some(
-            "#define FFI_SCOPE \"CRMCHATS\"\n#define FFI_LIB \"libcrmchats.so\"".to_string(),
-        );
+        config.header =
+            Some("#define FFI_SCOPE \"CRMCHATS\"\n#define FFI_LIB \"libcrmchats.so\"".to_string());
     } else {
         config.include_guard = Some("CRMCHATS_H".into());
         config.sys_includes = vec!["stddef.h".into()];
@@ -58,5 +57,6 @@ fn generate(crate_dir: &Path, dest: &Path, for_php: bool) {
 }
 
 fn copy(from: &Path, to: &Path) {
-    std::fs::copy(from, to).unwrap_or_else(|e| panic!("copy {} -> {}: {e}", from.display(), to.display()));
+    std::fs::copy(from, to)
+        .unwrap_or_else(|e| panic!("copy {} -> {}: {e}", from.display(), to.display()));
 }

@@ -202,7 +202,10 @@ final class Crmchats
     public function handleWebhook(array $request, string $body): array
     {
         $request += ['headers' => [], 'query' => []];
-        $json = self::encode($request);
+        // Headers and query come from the network: a stray non-UTF-8 byte there must not turn into an
+        // exception (webhook.php would answer 500 and the provider retry forever), so it becomes U+FFFD.
+        // The body, which signatures cover, is passed byte for byte.
+        $json = self::encode($request, JSON_INVALID_UTF8_SUBSTITUTE);
         $ptr = $this->ffi->crmchats_handle_webhook($json, $body, strlen($body));
         return self::asArray($this->take($ptr, 'crmchats_handle_webhook'));
     }
@@ -304,10 +307,14 @@ final class Crmchats
         throw new CrmchatsException($code, $message, $retryAfter, $error);
     }
 
-    /** JSON for a request: unescaped UTF-8, {} for an empty request and for empty map-valued keys. */
-    public static function encode(array $value): string
+    /**
+     * JSON for a request: unescaped UTF-8, {} for an empty request and for empty map-valued keys.
+     *
+     * @throws JsonException for invalid UTF-8 unless $extraFlags says otherwise
+     */
+    public static function encode(array $value, int $extraFlags = 0): string
     {
-        return json_encode(self::objectify($value, true), self::JSON_FLAGS);
+        return json_encode(self::objectify($value, true), self::JSON_FLAGS | $extraFlags);
     }
 
     private static function objectify(array $value, bool $isMap): array|stdClass

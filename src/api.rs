@@ -18,7 +18,9 @@ use crate::model::{Channel, ChannelType, DialogId, MessageStatus, OperatorId, We
 use crate::outbound::{self, AttachmentSource, OutgoingAttachment, Reply};
 use crate::runtime::Runtime;
 use crate::storage::random_token;
-use crate::store::{AttachmentRow, DialogListQuery, DialogRow, HostUser, MessageRow, NewChannel, UpdateChannel};
+use crate::store::{
+    AttachmentRow, DialogListQuery, DialogRow, HostUser, MessageRow, NewChannel, UpdateChannel,
+};
 use crate::time::Timestamp;
 
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -58,14 +60,21 @@ pub fn init(config: Value) -> Result<Value> {
 /// The instance `init` installed.
 pub fn instance() -> Result<Arc<Crmchats>> {
     let guard = INSTANCE.read().unwrap_or_else(|p| p.into_inner());
-    guard.as_ref().map(|i| i.instance.clone()).ok_or(Error::NotInitialized)
+    guard
+        .as_ref()
+        .map(|i| i.instance.clone())
+        .ok_or(Error::NotInitialized)
 }
 
 // ---------------------------------------------------------------------------------------------
 // Requests.
 
 fn parse<T: for<'de> Deserialize<'de>>(what: &str, params: &Value) -> Result<T> {
-    let params = if params.is_null() { Value::Object(Map::new()) } else { params.clone() };
+    let params = if params.is_null() {
+        Value::Object(Map::new())
+    } else {
+        params.clone()
+    };
     serde_json::from_value(params).map_err(|e| Error::InvalidArgument(format!("{what}: {e}")))
 }
 
@@ -191,7 +200,9 @@ struct VisitorOperatorJson {
 
 impl Crmchats {
     pub fn open(config: &Value) -> Result<Crmchats> {
-        Ok(Crmchats { rt: Runtime::open(Config::from_json(config)?)? })
+        Ok(Crmchats {
+            rt: Runtime::open(Config::from_json(config)?)?,
+        })
     }
 
     pub fn runtime(&self) -> &Runtime {
@@ -232,7 +243,10 @@ impl Crmchats {
                 self.operator(p.operator_id)?;
                 let mut db = self.rt.store.db()?;
                 let dialog = db.dialog(p.dialog_id, p.operator_id)?;
-                let operators = db.dialog_operators(&[dialog.id])?.remove(&dialog.id).unwrap_or_default();
+                let operators = db
+                    .dialog_operators(&[dialog.id])?
+                    .remove(&dialog.id)
+                    .unwrap_or_default();
                 Ok(json!({"dialog": self.dialog_json(&dialog, &operators)}))
             }
             "dialogs.read" => {
@@ -256,11 +270,16 @@ impl Crmchats {
                     return Err(Error::NotFound(format!(
                         "attachment {} has no stored file{}",
                         a.id,
-                        a.error_message.as_deref().map(|m| format!(": {m}")).unwrap_or_default()
+                        a.error_message
+                            .as_deref()
+                            .map(|m| format!(": {m}"))
+                            .unwrap_or_default()
                     )));
                 };
-                Ok(json!({"attachment": {"id": a.id, "name": a.name, "mime": a.mime, "size": a.size,
-                    "path": path.to_string_lossy()}}))
+                Ok(
+                    json!({"attachment": {"id": a.id, "name": a.name, "mime": a.mime, "size": a.size,
+                    "path": path.to_string_lossy()}}),
+                )
             }
             "visitors.refresh_profile" => {
                 let p: VisitorOperatorJson = parse(method, params)?;
@@ -271,8 +290,10 @@ impl Crmchats {
                     ingest::refresh_visitor_profile(&self.rt, provider, ctx, visitor.id, true)
                 })??;
                 let visitor = self.rt.store.db()?.visitor(p.visitor_id)?;
-                Ok(json!({"visitor": {"id": visitor.id, "name": visitor.name, "username": visitor.username,
-                    "avatar_url": visitor.avatar_attachment_id.map(|id| self.rt.attachment_url(id))}}))
+                Ok(
+                    json!({"visitor": {"id": visitor.id, "name": visitor.name, "username": visitor.username,
+                    "avatar_url": visitor.avatar_attachment_id.map(|id| self.rt.attachment_url(id))}}),
+                )
             }
             _ => Err(Error::UnknownMethod(method.to_string())),
         }
@@ -285,7 +306,11 @@ impl Crmchats {
         let incoming = IncomingWebhook {
             channel_id: r.channel_id,
             method: &r.method.to_ascii_uppercase(),
-            headers: r.headers.into_iter().map(|(k, v)| (k, v.joined())).collect(),
+            headers: r
+                .headers
+                .into_iter()
+                .map(|(k, v)| (k, v.joined()))
+                .collect(),
             query: r.query.into_iter().map(|(k, v)| (k, v.joined())).collect(),
             body,
         };
@@ -302,7 +327,12 @@ impl Crmchats {
         for (i, a) in r.attachments.into_iter().enumerate() {
             attachments.push(outgoing_attachment(i, a)?);
         }
-        let reply = Reply { dialog_id: r.dialog_id, operator_id: r.operator_id, text: r.text, attachments };
+        let reply = Reply {
+            dialog_id: r.dialog_id,
+            operator_id: r.operator_id,
+            text: r.text,
+            attachments,
+        };
         let id = outbound::send_reply(&self.rt, reply)?;
         let mut db = self.rt.store.db()?;
         let message = db.message(id)?;
@@ -322,7 +352,10 @@ impl Crmchats {
         let list: Vec<Value> = messages
             .iter()
             .map(|m| {
-                let mine: Vec<&AttachmentRow> = attachments.iter().filter(|a| a.message_id == Some(m.id)).collect();
+                let mine: Vec<&AttachmentRow> = attachments
+                    .iter()
+                    .filter(|a| a.message_id == Some(m.id))
+                    .collect();
                 self.message_json(m, &mine.into_iter().cloned().collect::<Vec<_>>())
             })
             .collect();
@@ -337,9 +370,19 @@ impl Crmchats {
         let status = match r.status.as_deref().unwrap_or("open") {
             "all" => None,
             s @ ("open" | "closed") => Some(s),
-            other => return Err(Error::invalid("status", format!("`{other}` is not one of open, closed, all"))),
+            other => {
+                return Err(Error::invalid(
+                    "status",
+                    format!("`{other}` is not one of open, closed, all"),
+                ))
+            }
         };
-        let after = r.cursor.as_deref().filter(|c| !c.is_empty()).map(decode_cursor).transpose()?;
+        let after = r
+            .cursor
+            .as_deref()
+            .filter(|c| !c.is_empty())
+            .map(decode_cursor)
+            .transpose()?;
         let limit = page_size(r.limit)?;
         let query = DialogListQuery {
             operator_id: r.operator_id,
@@ -353,9 +396,17 @@ impl Crmchats {
         let (dialogs, more) = db.list_dialogs(&query)?;
         let ids: Vec<DialogId> = dialogs.iter().map(|d| d.id).collect();
         let mut operators = db.dialog_operators(&ids)?;
-        let next_cursor = if more { dialogs.last().map(|d| encode_cursor(d.last_activity_at, d.id)) } else { None };
-        let list: Vec<Value> =
-            dialogs.iter().map(|d| self.dialog_json(d, &operators.remove(&d.id).unwrap_or_default())).collect();
+        let next_cursor = if more {
+            dialogs
+                .last()
+                .map(|d| encode_cursor(d.last_activity_at, d.id))
+        } else {
+            None
+        };
+        let list: Vec<Value> = dialogs
+            .iter()
+            .map(|d| self.dialog_json(d, &operators.remove(&d.id).unwrap_or_default()))
+            .collect();
         Ok(json!({"dialogs": list, "next_cursor": next_cursor}))
     }
 
@@ -390,13 +441,22 @@ impl Crmchats {
 
     fn channels_update(&self, params: &Value) -> Result<Value> {
         let input: ChannelInputJson = parse("channels.update", params)?;
-        let id = input.channel_id.ok_or_else(|| Error::invalid("channel_id", "is required"))?;
+        let id = input
+            .channel_id
+            .ok_or_else(|| Error::invalid("channel_id", "is required"))?;
         let mut channel = self.rt.store.channel(id)?;
         if !channel.active {
             return Err(Error::NotFound(format!("channel {id} was deleted")));
         }
-        if let Some(kind) = input.kind.as_deref().filter(|k| *k != channel.kind.as_str()) {
-            return Err(Error::invalid("type", format!("a {} channel cannot become {kind}", channel.kind.as_str())));
+        if let Some(kind) = input
+            .kind
+            .as_deref()
+            .filter(|k| *k != channel.kind.as_str())
+        {
+            return Err(Error::invalid(
+                "type",
+                format!("a {} channel cannot become {kind}", channel.kind.as_str()),
+            ));
         }
         if let Some(name) = input.name {
             channel.name = name;
@@ -429,11 +489,19 @@ impl Crmchats {
         if channel.active {
             // The history stays; the messenger stops calling us. A failure to unregister is
             // recorded but does not keep the channel alive (webhooks to it now answer 404).
-            let removed = self.rt.with_provider(&channel, |p, ctx| p.delete_webhook(ctx))?;
+            let removed = self
+                .rt
+                .with_provider(&channel, |p, ctx| p.delete_webhook(ctx))?;
             let error = removed.err().map(|e| e.to_string());
             self.rt.store.deactivate_channel(channel.id)?;
-            let state = if error.is_some() { WebhookState::Failed } else { WebhookState::None };
-            self.rt.store.set_webhook_state(channel.id, state, error.as_deref())?;
+            let state = if error.is_some() {
+                WebhookState::Failed
+            } else {
+                WebhookState::None
+            };
+            self.rt
+                .store
+                .set_webhook_state(channel.id, state, error.as_deref())?;
         }
         Ok(json!({"channel": self.channel_json(&self.rt.store.channel(channel.id)?)}))
     }
@@ -448,14 +516,26 @@ impl Crmchats {
     fn register_webhook(&self, channel: &Channel) -> Result<()> {
         if self.rt.config.public_base_url.is_empty() {
             let why = "public_base_url is not configured, so no webhook address can be given to the messenger";
-            self.rt.store.set_webhook_state(channel.id, WebhookState::Failed, Some(why))?;
+            self.rt
+                .store
+                .set_webhook_state(channel.id, WebhookState::Failed, Some(why))?;
             return Ok(());
         }
         let url = self.rt.webhook_url(channel.id);
-        let outcome = self.rt.with_provider(channel, |p, ctx| p.set_webhook(ctx, &url))?;
+        let outcome = self
+            .rt
+            .with_provider(channel, |p, ctx| p.set_webhook(ctx, &url))?;
         match outcome {
-            Ok(()) => self.rt.store.set_webhook_state(channel.id, WebhookState::Registered, None)?,
-            Err(e) => self.rt.store.set_webhook_state(channel.id, WebhookState::Failed, Some(&e.to_string()))?,
+            Ok(()) => {
+                self.rt
+                    .store
+                    .set_webhook_state(channel.id, WebhookState::Registered, None)?
+            }
+            Err(e) => self.rt.store.set_webhook_state(
+                channel.id,
+                WebhookState::Failed,
+                Some(&e.to_string()),
+            )?,
         }
         Ok(())
     }
@@ -563,13 +643,19 @@ fn page_size(limit: Option<usize>) -> Result<usize> {
     match limit {
         None => Ok(DEFAULT_PAGE),
         Some(n) if (1..=MAX_PAGE).contains(&n) => Ok(n),
-        Some(_) => Err(Error::invalid("limit", format!("must be between 1 and {MAX_PAGE}"))),
+        Some(_) => Err(Error::invalid(
+            "limit",
+            format!("must be between 1 and {MAX_PAGE}"),
+        )),
     }
 }
 
 /// A channel built from a create/check request, not yet stored.
 fn draft_channel(input: &ChannelInputJson) -> Result<Channel> {
-    let kind_str = input.kind.as_deref().ok_or_else(|| Error::invalid("type", "is required"))?;
+    let kind_str = input
+        .kind
+        .as_deref()
+        .ok_or_else(|| Error::invalid("type", "is required"))?;
     let kind = ChannelType::parse(kind_str).ok_or_else(|| {
         Error::invalid("type", format!("`{kind_str}` is not one of telegram, viber, vk, facebook, chatapi, whatsapp_cloud, widget"))
     })?;
@@ -590,7 +676,11 @@ fn draft_channel(input: &ChannelInputJson) -> Result<Channel> {
         webhook_error: None,
         active: true,
     };
-    apply_settings(&mut channel, input.settings.clone().unwrap_or_default(), false)?;
+    apply_settings(
+        &mut channel,
+        input.settings.clone().unwrap_or_default(),
+        false,
+    )?;
     Ok(channel)
 }
 
@@ -608,9 +698,14 @@ fn apply_settings(channel: &mut Channel, settings: Map<String, Value>, merge: bo
             "webhook_secret" => {
                 let secret = value.as_str().unwrap_or_default();
                 let valid = (1..=256).contains(&secret.len())
-                    && secret.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+                    && secret
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
                 if !valid {
-                    return Err(Error::invalid("settings.webhook_secret", "1-256 characters of A-Z a-z 0-9 _ -"));
+                    return Err(Error::invalid(
+                        "settings.webhook_secret",
+                        "1-256 characters of A-Z a-z 0-9 _ -",
+                    ));
                 }
                 channel.webhook_secret = secret.to_string();
             }
@@ -632,7 +727,9 @@ fn apply_settings(channel: &mut Channel, settings: Map<String, Value>, merge: bo
 }
 
 fn is_secret_key(key: &str) -> bool {
-    ["secret", "token", "password", "key"].iter().any(|s| key.contains(s))
+    ["secret", "token", "password", "key"]
+        .iter()
+        .any(|s| key.contains(s))
 }
 
 const MASK: &str = "••••";
@@ -653,7 +750,9 @@ fn mask(secret: &str) -> String {
 
 /// `socks5://user:pass@host:1080` -> `socks5://user:••••@host:1080`.
 fn mask_proxy(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else { return MASK.into() };
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return MASK.into();
+    };
     match rest.rsplit_once('@') {
         Some((cred, host)) => {
             let user = cred.split(':').next().unwrap_or_default();
@@ -677,15 +776,31 @@ fn outgoing_attachment(i: usize, a: AttachmentJson) -> Result<OutgoingAttachment
                 .map_err(|e| Error::invalid(&format!("{field}.data_base64"), e))?;
             (AttachmentSource::Bytes(bytes), None)
         }
-        _ => return Err(Error::invalid(&field, "give exactly one of `path` or `data_base64`")),
+        _ => {
+            return Err(Error::invalid(
+                &field,
+                "give exactly one of `path` or `data_base64`",
+            ))
+        }
     };
-    let name = a.name.or(default_name).filter(|n| !n.trim().is_empty()).unwrap_or_else(|| "file".into());
-    let mime = a.mime.filter(|m| m.contains('/')).unwrap_or_else(|| mime_for_name(&name).to_string());
+    let name = a
+        .name
+        .or(default_name)
+        .filter(|n| !n.trim().is_empty())
+        .unwrap_or_else(|| "file".into());
+    let mime = a
+        .mime
+        .filter(|m| m.contains('/'))
+        .unwrap_or_else(|| mime_for_name(&name).to_string());
     Ok(OutgoingAttachment { source, name, mime })
 }
 
 fn mime_for_name(name: &str) -> &'static str {
-    let ext = name.rsplit('.').next().unwrap_or_default().to_ascii_lowercase();
+    let ext = name
+        .rsplit('.')
+        .next()
+        .unwrap_or_default()
+        .to_ascii_lowercase();
     match ext.as_str() {
         "jpg" | "jpeg" => "image/jpeg",
         "png" => "image/png",
@@ -711,10 +826,15 @@ fn encode_cursor(at: Timestamp, id: DialogId) -> String {
 
 fn decode_cursor(cursor: &str) -> Result<(Timestamp, DialogId)> {
     let bad = || Error::invalid("cursor", "not a cursor this library returned");
-    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(cursor).map_err(|_| bad())?;
+    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(cursor)
+        .map_err(|_| bad())?;
     let text = String::from_utf8(raw).map_err(|_| bad())?;
     let (at, id) = text.split_once('.').ok_or_else(bad)?;
-    Ok((Timestamp(at.parse().map_err(|_| bad())?), id.parse().map_err(|_| bad())?))
+    Ok((
+        Timestamp(at.parse().map_err(|_| bad())?),
+        id.parse().map_err(|_| bad())?,
+    ))
 }
 
 #[cfg(test)]
@@ -723,9 +843,15 @@ mod tests {
 
     #[test]
     fn secrets_are_masked_to_their_last_four_characters() {
-        assert_eq!(mask("7311862940:AAHs9kQe2v7XcT1mPz4LbN8yRw3JdF6uVgE"), "••••uVgE");
+        assert_eq!(
+            mask("7311862940:AAHs9kQe2v7XcT1mPz4LbN8yRw3JdF6uVgE"),
+            "••••uVgE"
+        );
         assert_eq!(mask("short"), "••••");
-        assert_eq!(mask_proxy("socks5://bob:hunter2@10.0.0.1:1080"), "socks5://bob:••••@10.0.0.1:1080");
+        assert_eq!(
+            mask_proxy("socks5://bob:hunter2@10.0.0.1:1080"),
+            "socks5://bob:••••@10.0.0.1:1080"
+        );
         assert_eq!(mask_proxy("http://proxy:3128"), "http://proxy:3128");
     }
 

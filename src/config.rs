@@ -96,7 +96,10 @@ impl Config {
             return Err(Error::invalid("database_url", "must start with mysql://"));
         }
         if !is_identifier(&self.table_prefix) {
-            return Err(Error::invalid("table_prefix", "only letters, digits and _ are allowed"));
+            return Err(Error::invalid(
+                "table_prefix",
+                "only letters, digits and _ are allowed",
+            ));
         }
         let h = &self.host;
         for (field, name) in [
@@ -110,19 +113,28 @@ impl Config {
             ("host.contact_table", &h.contact_table),
         ] {
             if name.is_empty() || !is_identifier(name) {
-                return Err(Error::invalid(field, "must be a table or column name (letters, digits, _)"));
+                return Err(Error::invalid(
+                    field,
+                    "must be a table or column name (letters, digits, _)",
+                ));
             }
         }
         if self.storage_dir.as_os_str().is_empty() {
             return Err(Error::invalid("storage_dir", "must not be empty"));
         }
         if self.http_timeout_secs == 0 || self.http_timeout_secs > 300 {
-            return Err(Error::invalid("http_timeout_secs", "must be between 1 and 300"));
+            return Err(Error::invalid(
+                "http_timeout_secs",
+                "must be between 1 and 300",
+            ));
         }
         for (kind, p) in &self.providers {
             if let Some(base) = &p.api_base {
                 if !(base.starts_with("http://") || base.starts_with("https://")) {
-                    return Err(Error::invalid(&format!("providers.{kind}.api_base"), "must be an http(s) URL"));
+                    return Err(Error::invalid(
+                        &format!("providers.{kind}.api_base"),
+                        "must be an http(s) URL",
+                    ));
                 }
             }
         }
@@ -130,7 +142,9 @@ impl Config {
     }
 
     pub fn api_base(&self, provider_type: &str) -> Option<&str> {
-        self.providers.get(provider_type).and_then(|p| p.api_base.as_deref())
+        self.providers
+            .get(provider_type)
+            .and_then(|p| p.api_base.as_deref())
     }
 }
 

@@ -24,12 +24,18 @@ impl HttpAgents {
         if let Some(p) = &default_proxy {
             validate_proxy(p).map_err(|e| Error::invalid("http_proxy", e))?;
         }
-        Ok(HttpAgents { timeout, default_proxy, by_proxy: Mutex::new(HashMap::new()) })
+        Ok(HttpAgents {
+            timeout,
+            default_proxy,
+            by_proxy: Mutex::new(HashMap::new()),
+        })
     }
 
     /// The agent for a channel: its own proxy if set, else the global one, else none.
     pub fn agent(&self, channel_proxy: Option<&str>) -> Result<Agent> {
-        let proxy = channel_proxy.map(str::to_string).or_else(|| self.default_proxy.clone());
+        let proxy = channel_proxy
+            .map(str::to_string)
+            .or_else(|| self.default_proxy.clone());
         let mut cache = self.by_proxy.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(agent) = cache.get(&proxy) {
             return Ok(agent.clone());
@@ -58,9 +64,16 @@ fn build_agent(timeout: Duration, proxy: Option<&str>) -> Result<Agent> {
 /// Checks a proxy URL the way the agent will read it: `http://`, `https://`, `socks4://`,
 /// `socks5://`, with optional `user:pass@`.
 pub fn validate_proxy(url: &str) -> std::result::Result<(), String> {
-    let scheme_ok = ["http://", "https://", "socks4://", "socks4a://", "socks5://", "socks://"]
-        .iter()
-        .any(|s| url.starts_with(s));
+    let scheme_ok = [
+        "http://",
+        "https://",
+        "socks4://",
+        "socks4a://",
+        "socks5://",
+        "socks://",
+    ]
+    .iter()
+    .any(|s| url.starts_with(s));
     if !scheme_ok {
         return Err("must start with http://, https://, socks4:// or socks5://".into());
     }

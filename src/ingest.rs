@@ -27,13 +27,21 @@ pub struct WebhookResponse {
 impl WebhookResponse {
     fn text(status: u16, body: &str) -> Self {
         let mut headers = BTreeMap::new();
-        headers.insert("Content-Type".to_string(), "text/plain; charset=utf-8".to_string());
-        WebhookResponse { status, headers, body: body.to_string() }
+        headers.insert(
+            "Content-Type".to_string(),
+            "text/plain; charset=utf-8".to_string(),
+        );
+        WebhookResponse {
+            status,
+            headers,
+            body: body.to_string(),
+        }
     }
 
     fn from_reply(reply: HttpReply) -> Self {
         let mut r = Self::text(reply.status, &reply.body);
-        r.headers.insert("Content-Type".into(), reply.content_type.to_string());
+        r.headers
+            .insert("Content-Type".into(), reply.content_type.to_string());
         r
     }
 }
@@ -62,17 +70,28 @@ const PROFILE_RETRY_MS: i64 = 24 * 3600 * 1000;
 pub fn handle_webhook(rt: &Runtime, incoming: &IncomingWebhook) -> WebhookResponse {
     let channel = match rt.store.channel(incoming.channel_id) {
         Ok(c) if c.active => c,
-        Ok(_) | Err(StoreError::NotFound(_)) => return WebhookResponse::text(404, "unknown channel"),
+        Ok(_) | Err(StoreError::NotFound(_)) => {
+            return WebhookResponse::text(404, "unknown channel")
+        }
         Err(e) => {
             log::error!("webhook for channel {}: {e}", incoming.channel_id);
             return WebhookResponse::text(503, "storage unavailable, retry later");
         }
     };
-    let headers: BTreeMap<String, String> =
-        incoming.headers.iter().map(|(k, v)| (k.to_ascii_lowercase(), v.clone())).collect();
-    let request =
-        WebhookRequest { method: incoming.method, headers: &headers, query: &incoming.query, body: incoming.body };
-    let outcome = rt.with_provider(&channel, |provider, ctx| process(rt, &channel, provider, ctx, &request));
+    let headers: BTreeMap<String, String> = incoming
+        .headers
+        .iter()
+        .map(|(k, v)| (k.to_ascii_lowercase(), v.clone()))
+        .collect();
+    let request = WebhookRequest {
+        method: incoming.method,
+        headers: &headers,
+        query: &incoming.query,
+        body: incoming.body,
+    };
+    let outcome = rt.with_provider(&channel, |provider, ctx| {
+        process(rt, &channel, provider, ctx, &request)
+    });
     match outcome {
         Ok(response) => response,
         Err(e) => {
@@ -100,7 +119,14 @@ fn process(
             return WebhookResponse::text(e.status(), &e.to_string());
         }
     };
-    let stored = match store_events(rt, channel, provider, ctx, parsed.delivery_key.as_deref(), &parsed.events) {
+    let stored = match store_events(
+        rt,
+        channel,
+        provider,
+        ctx,
+        parsed.delivery_key.as_deref(),
+        &parsed.events,
+    ) {
         Ok(s) => s,
         Err(e) => {
             // Never 200 for what was not stored: the messenger retries on 5xx.
@@ -110,14 +136,28 @@ fn process(
     };
     for visitor_id in stored.visitor_ids {
         if let Err(e) = refresh_visitor_profile(rt, provider, ctx, visitor_id, false) {
-            log::warn!("channel {}: profile of visitor {visitor_id}: {e}", channel.id);
+            log::warn!(
+                "channel {}: profile of visitor {visitor_id}: {e}",
+                channel.id
+            );
         }
     }
-    parsed.reply.map(WebhookResponse::from_reply).unwrap_or_else(|| WebhookResponse::text(200, "ok"))
+    parsed
+        .reply
+        .map(WebhookResponse::from_reply)
+        .unwrap_or_else(|| WebhookResponse::text(200, "ok"))
 }
 
-fn fetch_file(rt: &Runtime, provider: &dyn Provider, ctx: &ProviderContext, file: &InboundFile) -> FetchedFile {
-    let mime = file.mime.clone().unwrap_or_else(|| "application/octet-stream".into());
+fn fetch_file(
+    rt: &Runtime,
+    provider: &dyn Provider,
+    ctx: &ProviderContext,
+    file: &InboundFile,
+) -> FetchedFile {
+    let mime = file
+        .mime
+        .clone()
+        .unwrap_or_else(|| "application/octet-stream".into());
     let mut fetched = FetchedFile {
         name: file.name.clone().unwrap_or_else(|| "file".into()),
         mime,
@@ -126,7 +166,10 @@ fn fetch_file(rt: &Runtime, provider: &dyn Provider, ctx: &ProviderContext, file
         file_ref: file.file_ref.clone(),
         error: None,
     };
-    match rt.files.save_with(|sink| provider.download(ctx, file, sink)) {
+    match rt
+        .files
+        .save_with(|sink| provider.download(ctx, file, sink))
+    {
         Ok((stored, downloaded)) => {
             fetched.size = stored.size;
             fetched.sha256 = Some(stored.sha256);
@@ -160,8 +203,13 @@ fn store_events(
         // Downloads happen before the transaction: they are slow and must hold no locks.
         for event in events {
             let fetched = match event {
-                InboundEvent::Message(m) if !m.files.is_empty() && !db.message_exists(channel.id, &m.external_id)? => {
-                    m.files.iter().map(|f| fetch_file(rt, provider, ctx, f)).collect()
+                InboundEvent::Message(m)
+                    if !m.files.is_empty() && !db.message_exists(channel.id, &m.external_id)? =>
+                {
+                    m.files
+                        .iter()
+                        .map(|f| fetch_file(rt, provider, ctx, f))
+                        .collect()
                 }
                 _ => Vec::new(),
             };
@@ -180,7 +228,8 @@ fn store_events(
         match event {
             InboundEvent::Message(m) => {
                 let (visitor_id, _) = tx.upsert_visitor(channel.id, &m.visitor)?;
-                let (dialog_id, new_dialog) = tx.open_dialog(channel.id, visitor_id, m.start_payload.as_deref(), now)?;
+                let (dialog_id, new_dialog) =
+                    tx.open_dialog(channel.id, visitor_id, m.start_payload.as_deref(), now)?;
                 let message = NewInboundMessage {
                     channel_id: channel.id,
                     dialog_id,
@@ -209,7 +258,10 @@ fn store_events(
                     )?;
                 }
                 let preview = if m.text.is_empty() {
-                    fetched.first().map(|f| format!("📎 {}", f.name)).unwrap_or_default()
+                    fetched
+                        .first()
+                        .map(|f| format!("📎 {}", f.name))
+                        .unwrap_or_default()
                 } else {
                     m.text.clone()
                 };
@@ -227,7 +279,12 @@ fn store_events(
                 result.message_ids.push(message_id);
                 push_unique(&mut result.visitor_ids, visitor_id);
             }
-            InboundEvent::Edited { external_id, text, edited_at, .. } => {
+            InboundEvent::Edited {
+                external_id,
+                text,
+                edited_at,
+                ..
+            } => {
                 if let Some(old) = tx.message_by_external_id(channel.id, external_id)? {
                     if old.text != *text {
                         tx.log_event(
@@ -244,7 +301,11 @@ fn store_events(
             InboundEvent::VisitorBlocked { visitor, blocked } => {
                 let (visitor_id, _) = tx.upsert_visitor(channel.id, visitor)?;
                 tx.set_visitor_blocked(visitor_id, *blocked)?;
-                let kind = if *blocked { "visitor_blocked" } else { "visitor_unblocked" };
+                let kind = if *blocked {
+                    "visitor_blocked"
+                } else {
+                    "visitor_unblocked"
+                };
                 let dialog_id = tx.latest_dialog_of_visitor(visitor_id)?;
                 tx.log_event(dialog_id, None, None, kind, &serde_json::Value::Null)?;
             }
@@ -283,7 +344,11 @@ pub fn refresh_visitor_profile(
         }
     };
     let mut avatar_id = None;
-    if let Some(file) = info.avatar.as_ref().filter(|_| force || visitor.avatar_attachment_id.is_none()) {
+    if let Some(file) = info
+        .avatar
+        .as_ref()
+        .filter(|_| force || visitor.avatar_attachment_id.is_none())
+    {
         let fetched = fetch_file(rt, provider, ctx, file);
         if let Some(sha256) = fetched.sha256.as_deref() {
             let attachment = NewAttachment {
@@ -298,7 +363,10 @@ pub fn refresh_visitor_profile(
             avatar_id = Some(db.insert_attachment(None, &attachment)?);
         }
     }
-    let profile = info.profile.as_ref().filter(|_| force || visitor.name.is_empty());
+    let profile = info
+        .profile
+        .as_ref()
+        .filter(|_| force || visitor.name.is_empty());
     db.set_visitor_profile(visitor_id, profile, avatar_id)?;
     Ok(())
 }

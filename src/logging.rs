@@ -15,7 +15,9 @@ struct FileLogger {
     file: Mutex<Option<File>>,
 }
 
-static LOGGER: Lazy<FileLogger> = Lazy::new(|| FileLogger { file: Mutex::new(None) });
+static LOGGER: Lazy<FileLogger> = Lazy::new(|| FileLogger {
+    file: Mutex::new(None),
+});
 
 impl Log for FileLogger {
     fn enabled(&self, metadata: &Metadata) -> bool {
@@ -52,12 +54,18 @@ impl Log for FileLogger {
 /// Points the logger at `path` (or nowhere) with `level` (`error`..`trace`, default `warn`).
 pub fn configure(path: Option<&Path>, level: Option<&str>) -> std::io::Result<()> {
     let _ = log::set_logger(&*LOGGER);
-    let filter = level.and_then(|l| l.parse::<LevelFilter>().ok()).unwrap_or(LevelFilter::Warn);
+    let filter = level
+        .and_then(|l| l.parse::<LevelFilter>().ok())
+        .unwrap_or(LevelFilter::Warn);
     let file = match path {
         Some(p) => Some(OpenOptions::new().create(true).append(true).open(p)?),
         None => None,
     };
-    log::set_max_level(if file.is_some() { filter } else { LevelFilter::Off });
+    log::set_max_level(if file.is_some() {
+        filter
+    } else {
+        LevelFilter::Off
+    });
     if let Ok(mut guard) = LOGGER.file.lock() {
         *guard = file;
     }

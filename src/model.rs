@@ -88,7 +88,10 @@ pub struct Channel {
 
 impl Channel {
     pub fn proxy(&self) -> Option<&str> {
-        self.settings.get("proxy").and_then(|v| v.as_str()).filter(|s| !s.is_empty())
+        self.settings
+            .get("proxy")
+            .and_then(|v| v.as_str())
+            .filter(|s| !s.is_empty())
     }
 }
 
@@ -152,7 +155,8 @@ impl MessageStatus {
         }
     }
     pub fn parse(s: &str) -> Self {
-        serde_json::from_value(serde_json::Value::String(s.to_string())).unwrap_or(MessageStatus::Received)
+        serde_json::from_value(serde_json::Value::String(s.to_string()))
+            .unwrap_or(MessageStatus::Received)
     }
 }
 
@@ -236,8 +240,16 @@ pub struct InboundMessage {
 #[derive(Clone, Debug, PartialEq)]
 pub enum InboundEvent {
     Message(InboundMessage),
-    Edited { external_id: String, visitor: VisitorProfile, text: String, edited_at: Timestamp },
-    VisitorBlocked { visitor: VisitorProfile, blocked: bool },
+    Edited {
+        external_id: String,
+        visitor: VisitorProfile,
+        text: String,
+        edited_at: Timestamp,
+    },
+    VisitorBlocked {
+        visitor: VisitorProfile,
+        blocked: bool,
+    },
 }
 
 // ---------------------------------------------------------------------------------------------

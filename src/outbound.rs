@@ -43,7 +43,10 @@ struct SavedFile {
 /// the message was stored (also when the messenger refused it).
 pub fn send_reply(rt: &Runtime, reply: Reply) -> Result<MessageId> {
     if reply.text.trim().is_empty() && reply.attachments.is_empty() {
-        return Err(Error::invalid("text", "a message needs text or at least one attachment"));
+        return Err(Error::invalid(
+            "text",
+            "a message needs text or at least one attachment",
+        ));
     }
     let dialog = rt.store.db()?.dialog(reply.dialog_id, reply.operator_id)?;
     let channel = rt.store.channel(dialog.channel_id)?;
@@ -53,14 +56,19 @@ pub fn send_reply(rt: &Runtime, reply: Reply) -> Result<MessageId> {
         let field = format!("attachments[{i}]");
         let stored = match a.source {
             AttachmentSource::Path(path) => {
-                let mut file = File::open(&path)
-                    .map_err(|e| Error::invalid(&format!("{field}.path"), format!("{}: {e}", path.display())))?;
+                let mut file = File::open(&path).map_err(|e| {
+                    Error::invalid(&format!("{field}.path"), format!("{}: {e}", path.display()))
+                })?;
                 rt.files.save_reader(&mut file)
             }
             AttachmentSource::Bytes(bytes) => rt.files.save_reader(&mut &bytes[..]),
         }
         .map_err(|e| Error::Storage(format!("{field}: {e}")))?;
-        saved.push(SavedFile { stored, name: a.name, mime: a.mime });
+        saved.push(SavedFile {
+            stored,
+            name: a.name,
+            mime: a.mime,
+        });
     }
 
     let mut tx = rt.store.begin()?;
@@ -86,23 +94,48 @@ pub fn send_reply(rt: &Runtime, reply: Reply) -> Result<MessageId> {
         )?;
     }
     let preview = if reply.text.is_empty() {
-        saved.first().map(|f| format!("📎 {}", f.name)).unwrap_or_default()
+        saved
+            .first()
+            .map(|f| format!("📎 {}", f.name))
+            .unwrap_or_default()
     } else {
         reply.text.clone()
     };
-    tx.touch_dialog(dialog.id, message_id, &preview, Direction::Out, Timestamp::now())?;
+    tx.touch_dialog(
+        dialog.id,
+        message_id,
+        &preview,
+        Direction::Out,
+        Timestamp::now(),
+    )?;
     if tx.add_dialog_operator(dialog.id, reply.operator_id)? {
-        tx.log_event(Some(dialog.id), None, Some(reply.operator_id), "operator_joined", &json!({"reason": "replied"}))?;
+        tx.log_event(
+            Some(dialog.id),
+            None,
+            Some(reply.operator_id),
+            "operator_joined",
+            &json!({"reason": "replied"}),
+        )?;
     }
     tx.mark_read(dialog.id, reply.operator_id)?;
     tx.commit()?;
 
     let outcome = if channel.active {
         rt.with_provider(&channel, |provider, ctx| {
-            deliver(rt, provider, ctx, &dialog.visitor_external_id, &reply.text, &saved)
+            deliver(
+                rt,
+                provider,
+                ctx,
+                &dialog.visitor_external_id,
+                &reply.text,
+                &saved,
+            )
         })?
     } else {
-        Err(ProviderError::Rejected(format!("channel `{}` was deleted", channel.name)))
+        Err(ProviderError::Rejected(format!(
+            "channel `{}` was deleted",
+            channel.name
+        )))
     };
     let mut db = rt.store.db()?;
     match outcome {
@@ -134,12 +167,16 @@ fn deliver(
         first_id = Some(provider.send_text(ctx, to, text)?.external_id);
     }
     for (i, f) in files.iter().enumerate() {
-        let path = rt
-            .files
-            .path_of(&f.stored.sha256)
-            .ok_or_else(|| ProviderError::Io(format!("stored file {} is missing", f.stored.sha256)))?;
+        let path = rt.files.path_of(&f.stored.sha256).ok_or_else(|| {
+            ProviderError::Io(format!("stored file {} is missing", f.stored.sha256))
+        })?;
         let caption = (i == 0 && caption_fits).then_some(text);
-        let file = OutgoingFile { path: &path, name: &f.name, mime: &f.mime, size: f.stored.size };
+        let file = OutgoingFile {
+            path: &path,
+            name: &f.name,
+            mime: &f.mime,
+            size: f.stored.size,
+        };
         let sent = provider.send_file(ctx, to, &file, caption)?;
         first_id.get_or_insert(sent.external_id);
     }
@@ -151,19 +188,31 @@ pub fn delete_message(rt: &Runtime, message_id: MessageId, operator_id: Operator
     let mut db = rt.store.db()?;
     let message = db.message(message_id)?;
     if message.direction != Direction::Out || message.author_operator_id != Some(operator_id) {
-        return Err(Error::Forbidden("only the operator who sent a message can delete it".into()));
+        return Err(Error::Forbidden(
+            "only the operator who sent a message can delete it".into(),
+        ));
     }
     if message.status == MessageStatus::Deleted {
         return Ok(());
     }
-    if let (Some(external_id), MessageStatus::Sent | MessageStatus::Delivered | MessageStatus::Read) =
-        (message.external_id.as_deref(), message.status)
+    if let (
+        Some(external_id),
+        MessageStatus::Sent | MessageStatus::Delivered | MessageStatus::Read,
+    ) = (message.external_id.as_deref(), message.status)
     {
         let channel = rt.store.channel(message.channel_id)?;
         let visitor = db.visitor(message.visitor_id)?;
-        rt.with_provider(&channel, |provider, ctx| provider.delete_message(ctx, &visitor.external_id, external_id))??;
+        rt.with_provider(&channel, |provider, ctx| {
+            provider.delete_message(ctx, &visitor.external_id, external_id)
+        })??;
     }
     db.set_message_deleted(message_id)?;
-    db.log_event(Some(message.dialog_id), Some(message_id), Some(operator_id), "message_deleted", &serde_json::Value::Null)?;
+    db.log_event(
+        Some(message.dialog_id),
+        Some(message_id),
+        Some(operator_id),
+        "message_deleted",
+        &serde_json::Value::Null,
+    )?;
     Ok(())
 }

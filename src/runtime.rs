@@ -21,16 +21,31 @@ impl Runtime {
     pub fn open(config: Config) -> Result<Runtime> {
         crate::logging::configure(config.log_file.as_deref(), config.log_level.as_deref())
             .map_err(|e| Error::invalid("log_file", e))?;
-        let files = FileStorage::new(&config.storage_dir)
-            .map_err(|e| Error::invalid("storage_dir", format!("{}: {e}", config.storage_dir.display())))?;
-        let http = HttpAgents::new(Duration::from_secs(config.http_timeout_secs), config.http_proxy.clone())?;
+        let files = FileStorage::new(&config.storage_dir).map_err(|e| {
+            Error::invalid(
+                "storage_dir",
+                format!("{}: {e}", config.storage_dir.display()),
+            )
+        })?;
+        let http = HttpAgents::new(
+            Duration::from_secs(config.http_timeout_secs),
+            config.http_proxy.clone(),
+        )?;
         let store = Store::open(&config)?;
-        Ok(Runtime { config, store, files, http })
+        Ok(Runtime {
+            config,
+            store,
+            files,
+            http,
+        })
     }
 
     pub fn provider(&self, channel: &Channel) -> Result<&'static dyn Provider> {
         provider_for(channel.kind).ok_or_else(|| {
-            Error::InvalidArgument(format!("channel type `{}` is not supported by this build yet", channel.kind.as_str()))
+            Error::InvalidArgument(format!(
+                "channel type `{}` is not supported by this build yet",
+                channel.kind.as_str()
+            ))
         })
     }
 
@@ -42,7 +57,10 @@ impl Runtime {
     ) -> Result<T> {
         let provider = self.provider(channel)?;
         let agent = self.http.agent(channel.proxy())?;
-        let api_base = self.config.api_base(channel.kind.as_str()).unwrap_or(provider.default_api_base());
+        let api_base = self
+            .config
+            .api_base(channel.kind.as_str())
+            .unwrap_or(provider.default_api_base());
         let ctx = ProviderContext {
             token: &channel.token,
             settings: &channel.settings,
@@ -54,10 +72,16 @@ impl Runtime {
     }
 
     pub fn webhook_url(&self, channel_id: i64) -> String {
-        format!("{}/webhook.php?channel={channel_id}", self.config.public_base_url.trim_end_matches('/'))
+        format!(
+            "{}/webhook.php?channel={channel_id}",
+            self.config.public_base_url.trim_end_matches('/')
+        )
     }
 
     pub fn attachment_url(&self, attachment_id: i64) -> String {
-        format!("{}/attachment.php?id={attachment_id}", self.config.public_base_url.trim_end_matches('/'))
+        format!(
+            "{}/attachment.php?id={attachment_id}",
+            self.config.public_base_url.trim_end_matches('/')
+        )
     }
 }

@@ -40,12 +40,19 @@ impl<W: Write> Write for HashingWriter<W> {
 impl FileStorage {
     pub fn new(root: &Path) -> io::Result<Self> {
         fs::create_dir_all(root.join("tmp"))?;
-        Ok(FileStorage { root: root.to_path_buf() })
+        Ok(FileStorage {
+            root: root.to_path_buf(),
+        })
     }
 
     pub fn path_of(&self, sha256: &str) -> Option<PathBuf> {
         let valid = sha256.len() == 64 && sha256.bytes().all(|b| b.is_ascii_hexdigit());
-        valid.then(|| self.root.join(&sha256[..2]).join(&sha256[2..4]).join(sha256))
+        valid.then(|| {
+            self.root
+                .join(&sha256[..2])
+                .join(&sha256[2..4])
+                .join(sha256)
+        })
     }
 
     /// Runs `fill` with a writer; when it succeeds, the bytes become a stored file.
@@ -53,9 +60,16 @@ impl FileStorage {
         &self,
         fill: impl FnOnce(&mut dyn Write) -> Result<T, E>,
     ) -> Result<(StoredFile, T), E> {
-        let tmp = self.root.join("tmp").join(format!("{}-{}", std::process::id(), unique_suffix()));
+        let tmp = self
+            .root
+            .join("tmp")
+            .join(format!("{}-{}", std::process::id(), unique_suffix()));
         let file = File::create(&tmp)?;
-        let mut writer = HashingWriter { inner: BufWriter::new(file), hasher: Sha256::new(), size: 0 };
+        let mut writer = HashingWriter {
+            inner: BufWriter::new(file),
+            hasher: Sha256::new(),
+            size: 0,
+        };
         let outcome = fill(&mut writer).and_then(|t| {
             writer.flush()?;
             Ok(t)
@@ -68,7 +82,10 @@ impl FileStorage {
             }
         };
         let sha256 = hex(&writer.hasher.finalize());
-        let stored = StoredFile { sha256, size: writer.size };
+        let stored = StoredFile {
+            sha256,
+            size: writer.size,
+        };
         let dest = self.path_of(&stored.sha256).expect("a sha256 hex digest");
         if let Some(dir) = dest.parent() {
             fs::create_dir_all(dir)?;
@@ -82,7 +99,8 @@ impl FileStorage {
     }
 
     pub fn save_reader(&self, reader: &mut dyn Read) -> io::Result<StoredFile> {
-        self.save_with(|w| io::copy(reader, w).map(|_| ())).map(|(s, _)| s)
+        self.save_with(|w| io::copy(reader, w).map(|_| ()))
+            .map(|(s, _)| s)
     }
 }
 
@@ -114,9 +132,19 @@ mod tests {
         let a = storage.save_reader(&mut &b"hello"[..]).unwrap();
         let b = storage.save_reader(&mut &b"hello"[..]).unwrap();
         assert_eq!(a, b);
-        assert_eq!(a.sha256, "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824");
-        assert_eq!(fs::read(storage.path_of(&a.sha256).unwrap()).unwrap(), b"hello");
-        assert_eq!(fs::read_dir(dir.join("tmp")).unwrap().count(), 0, "temporary files are cleaned up");
+        assert_eq!(
+            a.sha256,
+            "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824"
+        );
+        assert_eq!(
+            fs::read(storage.path_of(&a.sha256).unwrap()).unwrap(),
+            b"hello"
+        );
+        assert_eq!(
+            fs::read_dir(dir.join("tmp")).unwrap().count(),
+            0,
+            "temporary files are cleaned up"
+        );
         fs::remove_dir_all(dir).unwrap();
     }
 

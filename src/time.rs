@@ -8,7 +8,9 @@ pub struct Timestamp(pub i64);
 
 impl Timestamp {
     pub fn now() -> Self {
-        let d = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+        let d = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default();
         Timestamp(d.as_millis() as i64)
     }
 
@@ -32,7 +34,9 @@ impl Timestamp {
 
     pub fn from_civil(y: i64, mo: u32, d: u32, h: u32, mi: u32, s: u32, ms: u32) -> Self {
         let days = days_from_civil(y, mo, d);
-        Timestamp(((days * 86_400) + (h as i64) * 3600 + (mi as i64) * 60 + s as i64) * 1000 + ms as i64)
+        Timestamp(
+            ((days * 86_400) + (h as i64) * 3600 + (mi as i64) * 60 + s as i64) * 1000 + ms as i64,
+        )
     }
 
     /// `2024-11-25T13:45:11.000Z`
@@ -43,7 +47,15 @@ impl Timestamp {
 
     pub fn to_mysql(self) -> mysql::Value {
         let (y, mo, d, h, mi, s, ms) = self.to_civil();
-        mysql::Value::Date(y as u16, mo as u8, d as u8, h as u8, mi as u8, s as u8, ms * 1000)
+        mysql::Value::Date(
+            y as u16,
+            mo as u8,
+            d as u8,
+            h as u8,
+            mi as u8,
+            s as u8,
+            ms * 1000,
+        )
     }
 
     pub fn from_mysql(v: &mysql::Value) -> Option<Self> {
@@ -52,7 +64,15 @@ impl Timestamp {
                 if *y == 0 {
                     return None; // zero dates exist in host tables
                 }
-                Some(Self::from_civil(*y as i64, *mo as u32, *d as u32, *h as u32, *mi as u32, *s as u32, us / 1000))
+                Some(Self::from_civil(
+                    *y as i64,
+                    *mo as u32,
+                    *d as u32,
+                    *h as u32,
+                    *mi as u32,
+                    *s as u32,
+                    us / 1000,
+                ))
             }
             mysql::Value::Bytes(b) => parse_mysql_text(std::str::from_utf8(b).ok()?),
             _ => None,
@@ -72,7 +92,9 @@ fn parse_mysql_text(s: &str) -> Option<Timestamp> {
     let mut tp = hms.split(':').map(|p| p.parse::<u32>().ok());
     let (h, mi, sec) = (tp.next()??, tp.next()??, tp.next()??);
     let ms = format!("{frac:0<3}")[..3].parse::<u32>().ok()?;
-    Some(Timestamp::from_civil(y, mo as u32, d as u32, h, mi, sec, ms))
+    Some(Timestamp::from_civil(
+        y, mo as u32, d as u32, h, mi, sec, ms,
+    ))
 }
 
 /// Reads `DATETIME` values (binary or text protocol); a NULL or zero date is refused.
@@ -81,7 +103,9 @@ pub struct TimestampIr(Timestamp);
 impl TryFrom<mysql::Value> for TimestampIr {
     type Error = mysql::FromValueError;
     fn try_from(v: mysql::Value) -> Result<Self, Self::Error> {
-        Timestamp::from_mysql(&v).map(TimestampIr).ok_or(mysql::FromValueError(v))
+        Timestamp::from_mysql(&v)
+            .map(TimestampIr)
+            .ok_or(mysql::FromValueError(v))
     }
 }
 
@@ -131,13 +155,22 @@ mod tests {
 
     #[test]
     fn rfc3339_of_a_known_instant() {
-        assert_eq!(Timestamp::from_unix_seconds(1732542311).to_rfc3339(), "2024-11-25T13:45:11.000Z");
+        assert_eq!(
+            Timestamp::from_unix_seconds(1732542311).to_rfc3339(),
+            "2024-11-25T13:45:11.000Z"
+        );
         assert_eq!(Timestamp(0).to_rfc3339(), "1970-01-01T00:00:00.000Z");
     }
 
     #[test]
     fn civil_round_trip_over_leap_years() {
-        for ms in [0i64, 951_782_400_123, 1_709_164_800_999, 4_102_444_799_000, -86_400_000] {
+        for ms in [
+            0i64,
+            951_782_400_123,
+            1_709_164_800_999,
+            4_102_444_799_000,
+            -86_400_000,
+        ] {
             let (y, mo, d, h, mi, s, m) = Timestamp(ms).to_civil();
             assert_eq!(Timestamp::from_civil(y, mo, d, h, mi, s, m), Timestamp(ms));
         }
@@ -145,7 +178,10 @@ mod tests {
 
     #[test]
     fn mysql_text_datetime_parses_and_zero_date_is_none() {
-        assert_eq!(parse_mysql_text("2024-11-25 13:45:11.250"), Some(Timestamp(1732542311250)));
+        assert_eq!(
+            parse_mysql_text("2024-11-25 13:45:11.250"),
+            Some(Timestamp(1732542311250))
+        );
         assert_eq!(parse_mysql_text("0000-00-00 00:00:00"), None);
     }
 }

@@ -63,10 +63,10 @@ impl MultipartPart {
         }
     }
 
-    /// A part is a file when the sender gave it a file name or a content type, as browsers and
-    /// HTTP clients do for uploads; plain fields carry neither.
+    /// A part is a file when its Content-Disposition has a file name: the rule of Telegram's
+    /// own parser (tdlib's HttpReader), whatever the part's Content-Type says.
     pub fn is_file(&self) -> bool {
-        self.file_name.is_some() || self.content_type.is_some()
+        self.file_name.is_some()
     }
 }
 
@@ -591,6 +591,16 @@ mod tests {
         assert_eq!(file.file_name.as_deref(), Some("фото \"1\".jpg"));
         assert_eq!(file.content_type.as_deref(), Some("image/jpeg"));
         assert_eq!(req.param("photo"), None);
+    }
+
+    #[test]
+    fn a_part_without_a_file_name_is_a_text_field_even_with_a_content_type() {
+        let mut file_id = MultipartPart::text("photo", "AgACAgIAAxkBAAIB");
+        file_id.content_type = Some("text/plain; charset=utf-8".into());
+        let (body, content_type) = build_multipart(&[file_id]);
+        let req = request(Some(&content_type), "", &body);
+        assert_eq!(req.param("photo").as_deref(), Some("AgACAgIAAxkBAAIB"));
+        assert_eq!(req.multipart_file("photo").unwrap().file_name, None);
     }
 
     #[test]

@@ -62,6 +62,11 @@ try {
     return;
 }
 
+// ?operator=N picks the operator too (demo only: there is no sign-in to protect here), so a link
+// such as /demo/?operator=1&dialog=3 opens a given inbox and dialog.
+if (isset($_GET['operator']) && ctype_digit((string)$_GET['operator'])) {
+    $_SESSION['crmchats_demo_operator'] = (int)$_GET['operator'];
+}
 $operatorId = (int)($_SESSION['crmchats_demo_operator'] ?? 0);
 $api = (string)($_GET['api'] ?? '');
 
@@ -89,7 +94,9 @@ if ($api !== '') {
                 unset($dialog);
             }
             send_json(200, ['dialogs' => $page['dialogs'] ?? [], 'messages' => $messages]);
-        } elseif ($api === 'send' && post_is_valid($csrf)) {
+        } elseif ($api === 'send' && !post_is_valid($csrf)) {
+            send_json(400, ['error' => ['code' => 'invalid_argument', 'message' => 'form expired, reload the page']]);
+        } elseif ($api === 'send') {
             $request = [
                 'dialog_id' => (int)($_POST['dialog_id'] ?? 0),
                 'operator_id' => $operatorId,
@@ -188,10 +195,12 @@ try {
   .msg { max-width: 70%; margin: .3rem 0; padding: .4rem .6rem; border-radius: 8px; background: #fff; white-space: pre-wrap; word-wrap: break-word; }
   .msg.out { margin-left: auto; background: #dcf0ff; }
   .msg.failed { border: 1px solid #c62828; }
+  .msg.deleted > div:first-child { text-decoration: line-through; opacity: .6; }
   .msg .meta { font-size: 11px; color: #778; margin-top: .2rem; }
   .msg .err { color: #c62828; font-size: 12px; }
   .msg img { max-width: 240px; max-height: 180px; display: block; margin-top: .3rem; }
   #reply { display: flex; gap: .5rem; padding: .5rem; border-top: 1px solid #dde; background: #fff; align-items: flex-end; }
+  #reply[hidden] { display: none; }
   #reply textarea { flex: 1; height: 3.2rem; resize: vertical; }
   .notice { margin: .5rem .8rem; padding: .4rem; background: #fff6d6; border-radius: 4px; }
   .error { color: #c62828; }
@@ -227,7 +236,7 @@ try {
       <div class="channel">
         <b><?= h($ch['name'] ?? '') ?></b> <span class="muted"><?= h($ch['type'] ?? '') ?> #<?= h($ch['id'] ?? '') ?></span><br>
         <?php if (!empty($ch['bot_name'])): ?><span class="muted"><?= h($ch['bot_name']) ?></span><br><?php endif; ?>
-        webhook: <span class="<?= in_array($state, ['ok', 'active', 'registered', 'set'], true) ? 'state-ok' : 'state-bad' ?>"><?= h($state) ?></span>
+        webhook: <span class="<?= $state === 'registered' ? 'state-ok' : 'state-bad' ?>"><?= h($state) ?></span>
         <?php if (empty($ch['active'])): ?> · <span class="state-bad">inactive</span><?php endif; ?>
         <div class="muted"><?= h($ch['webhook']['url'] ?? '') ?></div>
       </div>
@@ -259,7 +268,7 @@ try {
 (() => {
   const operator = <?= json_encode($operatorId) ?>;
   const csrf = <?= json_encode($csrf) ?>;
-  let openDialog = 0;
+  let openDialog = <?= json_encode(max(0, (int)($_GET['dialog'] ?? 0))) ?>;
   const $ = (id) => document.getElementById(id);
   const el = (tag, cls, text) => {
     const e = document.createElement(tag);
@@ -268,6 +277,9 @@ try {
     return e;
   };
   const safeUrl = (u) => typeof u === 'string' && /^(https?:\/\/|\/)/.test(u) ? u : null;
+  // A message's error is {code, message, retry_after}; older shapes may be a plain string.
+  const describe = (e) => !e ? 'unknown error' : typeof e === 'string' ? e
+    : (e.code || 'error') + ': ' + (e.message || '') + (e.retry_after ? ' (retry in ' + e.retry_after + ' s)' : '');
   const time = (t) => t ? new Date(typeof t === 'number' ? t * 1000 : t).toLocaleString() : '';
 
   function renderDialogs(dialogs) {
@@ -295,7 +307,7 @@ try {
     box.replaceChildren();
     if (!messages.length) box.append(el('div', 'empty', 'No messages.'));
     for (const m of messages) {
-      const div = el('div', 'msg ' + m.direction + (m.status === 'failed' ? ' failed' : ''));
+      const div = el('div', 'msg ' + m.direction + (m.status === 'failed' || m.status === 'deleted' ? ' ' + m.status : ''));
       if (m.text) div.append(el('div', '', m.text));
       for (const a of m.attachments || []) {
         const url = safeUrl(a.url);
@@ -304,11 +316,12 @@ try {
         }
         const link = el('a', '', '📎 ' + (a.name || 'file') + (a.size ? ' (' + Math.ceil(a.size / 1024) + ' KB)' : ''));
         if (url) { link.href = url; link.target = '_blank'; link.rel = 'noopener'; }
-        div.append(el('br'), link);
+        if (div.childNodes.length) div.append(el('br'));
+        div.append(link);
       }
       const author = m.author || {};
       div.append(el('div', 'meta', (author.name || author.type || '') + ' · ' + time(m.created_at) + ' · ' + m.status));
-      if (m.status === 'failed') div.append(el('div', 'err', 'Not delivered: ' + (m.error || 'unknown error')));
+      if (m.status === 'failed') div.append(el('div', 'err', 'Not delivered: ' + describe(m.error)));
       box.append(div);
     }
     if (scrollDown || atBottom) box.scrollTop = box.scrollHeight;
@@ -351,6 +364,7 @@ try {
     if (ev.key === 'Enter' && ev.ctrlKey) $('reply').requestSubmit();
   });
 
+  if (openDialog) $('reply').hidden = false;
   refresh(true);
   setInterval(refresh, 2000);
 })();

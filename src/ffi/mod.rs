@@ -29,7 +29,9 @@ fn boundary(f: impl FnOnce() -> Result<Value>) -> *mut c_char {
         }
     };
     // serde_json escapes NUL, so the text never contains an interior NUL byte.
-    CString::new(envelope.to_string()).map(CString::into_raw).unwrap_or(std::ptr::null_mut())
+    CString::new(envelope.to_string())
+        .map(CString::into_raw)
+        .unwrap_or(std::ptr::null_mut())
 }
 
 fn error_envelope(e: &Error) -> Value {
@@ -45,7 +47,9 @@ unsafe fn read_str<'a>(ptr: *const c_char, name: &str) -> Result<&'a str> {
     if ptr.is_null() {
         return Err(Error::invalid(name, "is a null pointer"));
     }
-    CStr::from_ptr(ptr).to_str().map_err(|e| Error::invalid(name, format!("is not valid UTF-8 ({e})")))
+    CStr::from_ptr(ptr)
+        .to_str()
+        .map_err(|e| Error::invalid(name, format!("is not valid UTF-8 ({e})")))
 }
 
 unsafe fn read_json(ptr: *const c_char, name: &str) -> Result<Value> {
@@ -59,7 +63,10 @@ unsafe fn read_json(ptr: *const c_char, name: &str) -> Result<Value> {
 unsafe fn read_bytes<'a>(ptr: *const c_char, len: usize, name: &str) -> Result<&'a [u8]> {
     match (ptr.is_null(), len) {
         (_, 0) => Ok(&[]),
-        (true, _) => Err(Error::invalid(name, "is a null pointer with a non-zero length")),
+        (true, _) => Err(Error::invalid(
+            name,
+            "is a null pointer with a non-zero length",
+        )),
         (false, _) => Ok(std::slice::from_raw_parts(ptr.cast::<u8>(), len)),
     }
 }
@@ -119,7 +126,10 @@ pub unsafe extern "C" fn crmchats_list_dialogs(request_json: *const c_char) -> *
 /// # Safety
 /// `method` and `params_json` must be null or NUL-terminated strings.
 #[no_mangle]
-pub unsafe extern "C" fn crmchats_call(method: *const c_char, params_json: *const c_char) -> *mut c_char {
+pub unsafe extern "C" fn crmchats_call(
+    method: *const c_char,
+    params_json: *const c_char,
+) -> *mut c_char {
     boundary(|| {
         let method = read_str(method, "method")?;
         let params = read_json(params_json, "params")?;

@@ -11,7 +11,9 @@ use std::path::Path;
 
 use serde_json::{Map, Value};
 
-use crate::model::{AccountInfo, ChannelType, InboundEvent, InboundFile, SentMessage, VisitorProfile};
+use crate::model::{
+    AccountInfo, ChannelType, InboundEvent, InboundFile, SentMessage, VisitorProfile,
+};
 
 /// What a provider call needs about the channel, resolved by the caller.
 pub struct ProviderContext<'a> {
@@ -34,7 +36,9 @@ pub struct WebhookRequest<'a> {
 
 impl WebhookRequest<'_> {
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.get(&name.to_ascii_lowercase()).map(String::as_str)
+        self.headers
+            .get(&name.to_ascii_lowercase())
+            .map(String::as_str)
     }
 }
 
@@ -90,7 +94,10 @@ pub enum ProviderError {
     #[error("the messenger is unreachable or failing: {0}")]
     Unavailable(String),
     #[error("the messenger asks to slow down: {message}")]
-    RateLimited { message: String, retry_after: Option<u64> },
+    RateLimited {
+        message: String,
+        retry_after: Option<u64>,
+    },
     #[error("the visitor has blocked the bot: {0}")]
     VisitorBlocked(String),
     #[error("the messenger's reply window is closed: {0}")]
@@ -181,9 +188,18 @@ pub trait Provider: Send + Sync {
 
     /// Authenticity of a webhook request; runs before `parse`, over the raw bytes.
     fn verify(&self, ctx: &ProviderContext, request: &WebhookRequest) -> Result<(), WebhookError>;
-    fn parse(&self, ctx: &ProviderContext, request: &WebhookRequest) -> Result<ParsedWebhook, WebhookError>;
+    fn parse(
+        &self,
+        ctx: &ProviderContext,
+        request: &WebhookRequest,
+    ) -> Result<ParsedWebhook, WebhookError>;
 
-    fn send_text(&self, ctx: &ProviderContext, to: &str, text: &str) -> Result<SentMessage, ProviderError>;
+    fn send_text(
+        &self,
+        ctx: &ProviderContext,
+        to: &str,
+        text: &str,
+    ) -> Result<SentMessage, ProviderError>;
     fn send_file(
         &self,
         ctx: &ProviderContext,
@@ -191,7 +207,12 @@ pub trait Provider: Send + Sync {
         file: &OutgoingFile,
         caption: Option<&str>,
     ) -> Result<SentMessage, ProviderError>;
-    fn delete_message(&self, ctx: &ProviderContext, to: &str, external_id: &str) -> Result<(), ProviderError>;
+    fn delete_message(
+        &self,
+        ctx: &ProviderContext,
+        to: &str,
+        external_id: &str,
+    ) -> Result<(), ProviderError>;
 
     /// Streams a file the messenger holds into `sink`, refusing more than the capability limit.
     fn download(
@@ -200,7 +221,11 @@ pub trait Provider: Send + Sync {
         file: &InboundFile,
         sink: &mut dyn Write,
     ) -> Result<DownloadedFile, ProviderError>;
-    fn user_info(&self, ctx: &ProviderContext, visitor_external_id: &str) -> Result<UserInfo, ProviderError>;
+    fn user_info(
+        &self,
+        ctx: &ProviderContext,
+        visitor_external_id: &str,
+    ) -> Result<UserInfo, ProviderError>;
 }
 
 /// The provider for a channel type, if this build has one.

@@ -7,12 +7,13 @@ use serde_json::{json, Value};
 use ureq::unversioned::multipart::{Form, Part};
 
 use super::{
-    constant_time_eq, Capabilities, DownloadedFile, OutgoingFile, ParsedWebhook, Provider, ProviderContext,
-    ProviderError, UserInfo, WebhookError, WebhookRequest,
+    constant_time_eq, Capabilities, DownloadedFile, OutgoingFile, ParsedWebhook, Provider,
+    ProviderContext, ProviderError, UserInfo, WebhookError, WebhookRequest,
 };
 use crate::http::DOWNLOAD_TIMEOUT;
 use crate::model::{
-    AccountInfo, AttachmentKind, ChannelType, InboundEvent, InboundFile, InboundMessage, SentMessage, VisitorProfile,
+    AccountInfo, AttachmentKind, ChannelType, InboundEvent, InboundFile, InboundMessage,
+    SentMessage, VisitorProfile,
 };
 use crate::time::Timestamp;
 
@@ -30,12 +31,23 @@ const ALLOWED_UPDATES: [&str; 3] = ["message", "edited_message", "my_chat_member
 
 impl Telegram {
     fn method_url(ctx: &ProviderContext, method: &str) -> String {
-        format!("{}/bot{}/{}", ctx.api_base.trim_end_matches('/'), ctx.token, method)
+        format!(
+            "{}/bot{}/{}",
+            ctx.api_base.trim_end_matches('/'),
+            ctx.token,
+            method
+        )
     }
 
     /// One Bot API call with a JSON body; returns `result` or the mapped error.
-    fn call(&self, ctx: &ProviderContext, method: &str, params: Value) -> Result<Value, ProviderError> {
-        let body = serde_json::to_vec(&params).map_err(|e| ProviderError::Rejected(e.to_string()))?;
+    fn call(
+        &self,
+        ctx: &ProviderContext,
+        method: &str,
+        params: Value,
+    ) -> Result<Value, ProviderError> {
+        let body =
+            serde_json::to_vec(&params).map_err(|e| ProviderError::Rejected(e.to_string()))?;
         let response = ctx
             .agent
             .post(&Self::method_url(ctx, method))
@@ -45,27 +57,49 @@ impl Telegram {
     }
 
     fn chat_id(to: &str) -> Result<i64, ProviderError> {
-        to.parse::<i64>().map_err(|_| ProviderError::Rejected(format!("`{to}` is not a Telegram chat id")))
+        to.parse::<i64>()
+            .map_err(|_| ProviderError::Rejected(format!("`{to}` is not a Telegram chat id")))
     }
 }
 
-fn read_api_response(mut response: ureq::http::Response<ureq::Body>) -> Result<Value, ProviderError> {
+fn read_api_response(
+    mut response: ureq::http::Response<ureq::Body>,
+) -> Result<Value, ProviderError> {
     let status = response.status().as_u16();
-    let bytes = response.body_mut().with_config().limit(4 * 1024 * 1024).read_to_vec()?;
+    let bytes = response
+        .body_mut()
+        .with_config()
+        .limit(4 * 1024 * 1024)
+        .read_to_vec()?;
     let parsed: Value = match serde_json::from_slice(&bytes) {
         Ok(v) => v,
         Err(_) => {
             // A proxy in front of the Bot API may answer with HTML (502 Bad Gateway).
             let snippet: String = String::from_utf8_lossy(&bytes).chars().take(120).collect();
-            return Err(ProviderError::Unavailable(format!("HTTP {status}: {snippet}")));
+            return Err(ProviderError::Unavailable(format!(
+                "HTTP {status}: {snippet}"
+            )));
         }
     };
     if parsed.get("ok").and_then(Value::as_bool) == Some(true) {
         return Ok(parsed.get("result").cloned().unwrap_or(Value::Null));
     }
-    let code = parsed.get("error_code").and_then(Value::as_u64).unwrap_or(status as u64);
-    let description = parsed.get("description").and_then(Value::as_str).unwrap_or("no description").to_string();
-    Err(map_error(code, description, parsed.pointer("/parameters/retry_after").and_then(Value::as_u64)))
+    let code = parsed
+        .get("error_code")
+        .and_then(Value::as_u64)
+        .unwrap_or(status as u64);
+    let description = parsed
+        .get("description")
+        .and_then(Value::as_str)
+        .unwrap_or("no description")
+        .to_string();
+    Err(map_error(
+        code,
+        description,
+        parsed
+            .pointer("/parameters/retry_after")
+            .and_then(Value::as_u64),
+    ))
 }
 
 fn map_error(code: u64, description: String, retry_after: Option<u64>) -> ProviderError {
@@ -73,7 +107,10 @@ fn map_error(code: u64, description: String, retry_after: Option<u64>) -> Provid
         // The API answers 404 to a malformed token, 401 to a revoked one.
         401 | 404 => ProviderError::Unauthorized(description),
         403 => ProviderError::VisitorBlocked(description),
-        429 => ProviderError::RateLimited { message: description, retry_after },
+        429 => ProviderError::RateLimited {
+            message: description,
+            retry_after,
+        },
         400..=499 => ProviderError::Rejected(description),
         _ => ProviderError::Unavailable(format!("HTTP {code}: {description}")),
     }
@@ -95,7 +132,12 @@ fn profile_of(user: &Value) -> Option<VisitorProfile> {
     })
 }
 
-fn file_of(v: &Value, kind: AttachmentKind, default_name: &str, default_mime: &str) -> Option<InboundFile> {
+fn file_of(
+    v: &Value,
+    kind: AttachmentKind,
+    default_name: &str,
+    default_mime: &str,
+) -> Option<InboundFile> {
     let file_ref = str_field(v, "file_id")?;
     Some(InboundFile {
         file_ref,
@@ -108,31 +150,70 @@ fn file_of(v: &Value, kind: AttachmentKind, default_name: &str, default_mime: &s
 
 /// Text and files of a message; `None` when it carries nothing an inbox shows.
 fn content_of(msg: &Value, profile: &mut VisitorProfile) -> (String, Vec<InboundFile>) {
-    let mut text = str_field(msg, "text").or_else(|| str_field(msg, "caption")).unwrap_or_default();
+    let mut text = str_field(msg, "text")
+        .or_else(|| str_field(msg, "caption"))
+        .unwrap_or_default();
     let mut files = Vec::new();
     let unique = |v: &Value| str_field(v, "file_unique_id").unwrap_or_else(|| "file".into());
-    if let Some(photo) = msg.get("photo").and_then(Value::as_array).and_then(|sizes| sizes.last()) {
+    if let Some(photo) = msg
+        .get("photo")
+        .and_then(Value::as_array)
+        .and_then(|sizes| sizes.last())
+    {
         let name = format!("photo_{}.jpg", unique(photo));
         files.extend(file_of(photo, AttachmentKind::Image, &name, "image/jpeg"));
     }
     if let Some(doc) = msg.get("document") {
         let mime = str_field(doc, "mime_type").unwrap_or_else(|| "application/octet-stream".into());
-        files.extend(file_of(doc, AttachmentKind::for_mime(&mime), &format!("file_{}", unique(doc)), &mime));
+        files.extend(file_of(
+            doc,
+            AttachmentKind::for_mime(&mime),
+            &format!("file_{}", unique(doc)),
+            &mime,
+        ));
     }
     if let Some(v) = msg.get("voice") {
-        files.extend(file_of(v, AttachmentKind::Voice, &format!("voice_{}.ogg", unique(v)), "audio/ogg"));
+        files.extend(file_of(
+            v,
+            AttachmentKind::Voice,
+            &format!("voice_{}.ogg", unique(v)),
+            "audio/ogg",
+        ));
     }
     if let Some(v) = msg.get("audio") {
-        files.extend(file_of(v, AttachmentKind::Audio, &format!("audio_{}.mp3", unique(v)), "audio/mpeg"));
+        files.extend(file_of(
+            v,
+            AttachmentKind::Audio,
+            &format!("audio_{}.mp3", unique(v)),
+            "audio/mpeg",
+        ));
     }
     if let Some(v) = msg.get("video") {
-        files.extend(file_of(v, AttachmentKind::Video, &format!("video_{}.mp4", unique(v)), "video/mp4"));
+        files.extend(file_of(
+            v,
+            AttachmentKind::Video,
+            &format!("video_{}.mp4", unique(v)),
+            "video/mp4",
+        ));
     }
     if let Some(v) = msg.get("video_note") {
-        files.extend(file_of(v, AttachmentKind::Video, &format!("video_note_{}.mp4", unique(v)), "video/mp4"));
+        files.extend(file_of(
+            v,
+            AttachmentKind::Video,
+            &format!("video_note_{}.mp4", unique(v)),
+            "video/mp4",
+        ));
     }
-    if let Some(v) = msg.get("animation").filter(|_| msg.get("document").is_none()) {
-        files.extend(file_of(v, AttachmentKind::Video, &format!("animation_{}.mp4", unique(v)), "video/mp4"));
+    if let Some(v) = msg
+        .get("animation")
+        .filter(|_| msg.get("document").is_none())
+    {
+        files.extend(file_of(
+            v,
+            AttachmentKind::Video,
+            &format!("animation_{}.mp4", unique(v)),
+            "video/mp4",
+        ));
     }
     if let Some(v) = msg.get("sticker") {
         let animated = v.get("is_animated").and_then(Value::as_bool) == Some(true);
@@ -142,32 +223,58 @@ fn content_of(msg: &Value, profile: &mut VisitorProfile) -> (String, Vec<Inbound
             (_, true) => ("webm", "video/webm"),
             _ => ("webp", "image/webp"),
         };
-        files.extend(file_of(v, AttachmentKind::Sticker, &format!("sticker_{}.{ext}", unique(v)), mime));
+        files.extend(file_of(
+            v,
+            AttachmentKind::Sticker,
+            &format!("sticker_{}.{ext}", unique(v)),
+            mime,
+        ));
         if text.is_empty() {
             text = str_field(v, "emoji").unwrap_or_default();
         }
     }
     if let Some(loc) = msg.get("location") {
-        let lat = loc.get("latitude").and_then(Value::as_f64).unwrap_or_default();
-        let lon = loc.get("longitude").and_then(Value::as_f64).unwrap_or_default();
+        let lat = loc
+            .get("latitude")
+            .and_then(Value::as_f64)
+            .unwrap_or_default();
+        let lon = loc
+            .get("longitude")
+            .and_then(Value::as_f64)
+            .unwrap_or_default();
         let place = format!("📍 {lat:.6}, {lon:.6} https://maps.google.com/?q={lat:.6},{lon:.6}");
-        text = if text.is_empty() { place } else { format!("{text}\n{place}") };
+        text = if text.is_empty() {
+            place
+        } else {
+            format!("{text}\n{place}")
+        };
     }
     if let Some(contact) = msg.get("contact") {
         let phone = str_field(contact, "phone_number").unwrap_or_default();
-        let name = [str_field(contact, "first_name"), str_field(contact, "last_name")]
-            .into_iter()
-            .flatten()
-            .collect::<Vec<_>>()
-            .join(" ");
+        let name = [
+            str_field(contact, "first_name"),
+            str_field(contact, "last_name"),
+        ]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(" ");
         // A contact about the writer themself gives us their phone number.
-        if contact.get("user_id").and_then(Value::as_i64).map(|id| id.to_string()).as_deref()
+        if contact
+            .get("user_id")
+            .and_then(Value::as_i64)
+            .map(|id| id.to_string())
+            .as_deref()
             == Some(profile.external_id.as_str())
         {
             profile.phone = Some(normalize_phone(&phone));
         }
         let line = format!("☎ {name} {phone}").trim().to_string();
-        text = if text.is_empty() { line } else { format!("{text}\n{line}") };
+        text = if text.is_empty() {
+            line
+        } else {
+            format!("{text}\n{line}")
+        };
     }
     (text, files)
 }
@@ -209,10 +316,15 @@ impl Provider for Telegram {
 
     fn check(&self, ctx: &ProviderContext) -> Result<AccountInfo, ProviderError> {
         if ctx.token.trim().is_empty() || !ctx.token.contains(':') {
-            return Err(ProviderError::Unauthorized("a bot token looks like 123456:ABC-DEF…".into()));
+            return Err(ProviderError::Unauthorized(
+                "a bot token looks like 123456:ABC-DEF…".into(),
+            ));
         }
         let me = self.call(ctx, "getMe", json!({}))?;
-        let id = me.get("id").and_then(Value::as_i64).ok_or_else(|| ProviderError::Unavailable("getMe without id".into()))?;
+        let id = me
+            .get("id")
+            .and_then(Value::as_i64)
+            .ok_or_else(|| ProviderError::Unavailable("getMe without id".into()))?;
         Ok(AccountInfo {
             bot_id: id.to_string(),
             bot_name: str_field(&me, "first_name").unwrap_or_default(),
@@ -235,31 +347,50 @@ impl Provider for Telegram {
 
     fn verify(&self, ctx: &ProviderContext, request: &WebhookRequest) -> Result<(), WebhookError> {
         let Some(given) = request.header(SECRET_HEADER) else {
-            return Err(WebhookError::Unauthenticated("X-Telegram-Bot-Api-Secret-Token is missing".into()));
+            return Err(WebhookError::Unauthenticated(
+                "X-Telegram-Bot-Api-Secret-Token is missing".into(),
+            ));
         };
-        if ctx.webhook_secret.is_empty() || !constant_time_eq(given.as_bytes(), ctx.webhook_secret.as_bytes()) {
-            return Err(WebhookError::Forged("X-Telegram-Bot-Api-Secret-Token does not match".into()));
+        if ctx.webhook_secret.is_empty()
+            || !constant_time_eq(given.as_bytes(), ctx.webhook_secret.as_bytes())
+        {
+            return Err(WebhookError::Forged(
+                "X-Telegram-Bot-Api-Secret-Token does not match".into(),
+            ));
         }
         Ok(())
     }
 
-    fn parse(&self, _ctx: &ProviderContext, request: &WebhookRequest) -> Result<ParsedWebhook, WebhookError> {
+    fn parse(
+        &self,
+        _ctx: &ProviderContext,
+        request: &WebhookRequest,
+    ) -> Result<ParsedWebhook, WebhookError> {
         if request.method != "POST" {
-            return Err(WebhookError::Malformed(format!("Telegram posts updates; got {}", request.method)));
+            return Err(WebhookError::Malformed(format!(
+                "Telegram posts updates; got {}",
+                request.method
+            )));
         }
-        let update: Value =
-            serde_json::from_slice(request.body).map_err(|e| WebhookError::Malformed(format!("body is not JSON: {e}")))?;
+        let update: Value = serde_json::from_slice(request.body)
+            .map_err(|e| WebhookError::Malformed(format!("body is not JSON: {e}")))?;
         let update_id = update
             .get("update_id")
             .and_then(Value::as_i64)
             .ok_or_else(|| WebhookError::Malformed("an Update needs a numeric update_id".into()))?;
-        let mut parsed = ParsedWebhook { delivery_key: Some(update_id.to_string()), ..Default::default() };
+        let mut parsed = ParsedWebhook {
+            delivery_key: Some(update_id.to_string()),
+            ..Default::default()
+        };
 
         if let Some(msg) = update.get("message").filter(|m| is_private(m)) {
             let Some(mut visitor) = msg.get("from").and_then(profile_of) else {
                 return Ok(parsed);
             };
-            let chat_id = msg.pointer("/chat/id").and_then(Value::as_i64).unwrap_or_default();
+            let chat_id = msg
+                .pointer("/chat/id")
+                .and_then(Value::as_i64)
+                .unwrap_or_default();
             let message_id = msg
                 .get("message_id")
                 .and_then(Value::as_i64)
@@ -270,7 +401,11 @@ impl Provider for Telegram {
                 .filter(|rest| rest.is_empty() || rest.starts_with(' '))
                 .map(|rest| rest.trim().to_string())
                 .filter(|p| !p.is_empty());
-            let sent_at = msg.get("date").and_then(Value::as_i64).map(Timestamp::from_unix_seconds).unwrap_or_else(Timestamp::now);
+            let sent_at = msg
+                .get("date")
+                .and_then(Value::as_i64)
+                .map(Timestamp::from_unix_seconds)
+                .unwrap_or_else(Timestamp::now);
             parsed.events.push(InboundEvent::Message(InboundMessage {
                 external_id: format!("{chat_id}:{message_id}"),
                 visitor,
@@ -280,13 +415,20 @@ impl Provider for Telegram {
                 start_payload,
             }));
         } else if let Some(msg) = update.get("edited_message").filter(|m| is_private(m)) {
-            if let (Some(mut visitor), Some(message_id)) =
-                (msg.get("from").and_then(profile_of), msg.get("message_id").and_then(Value::as_i64))
-            {
-                let chat_id = msg.pointer("/chat/id").and_then(Value::as_i64).unwrap_or_default();
+            if let (Some(mut visitor), Some(message_id)) = (
+                msg.get("from").and_then(profile_of),
+                msg.get("message_id").and_then(Value::as_i64),
+            ) {
+                let chat_id = msg
+                    .pointer("/chat/id")
+                    .and_then(Value::as_i64)
+                    .unwrap_or_default();
                 let (text, _) = content_of(msg, &mut visitor);
-                let edited_at =
-                    msg.get("edit_date").and_then(Value::as_i64).map(Timestamp::from_unix_seconds).unwrap_or_else(Timestamp::now);
+                let edited_at = msg
+                    .get("edit_date")
+                    .and_then(Value::as_i64)
+                    .map(Timestamp::from_unix_seconds)
+                    .unwrap_or_else(Timestamp::now);
                 parsed.events.push(InboundEvent::Edited {
                     external_id: format!("{chat_id}:{message_id}"),
                     visitor,
@@ -296,24 +438,44 @@ impl Provider for Telegram {
             }
         } else if let Some(member) = update.get("my_chat_member").filter(|m| is_private(m)) {
             if let Some(visitor) = member.get("from").and_then(profile_of) {
-                let status = member.pointer("/new_chat_member/status").and_then(Value::as_str).unwrap_or_default();
-                parsed.events.push(InboundEvent::VisitorBlocked { visitor, blocked: status == "kicked" });
+                let status = member
+                    .pointer("/new_chat_member/status")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default();
+                parsed.events.push(InboundEvent::VisitorBlocked {
+                    visitor,
+                    blocked: status == "kicked",
+                });
             }
         }
         // Group and channel posts, callback queries and the rest are acknowledged and ignored.
         Ok(parsed)
     }
 
-    fn send_text(&self, ctx: &ProviderContext, to: &str, text: &str) -> Result<SentMessage, ProviderError> {
+    fn send_text(
+        &self,
+        ctx: &ProviderContext,
+        to: &str,
+        text: &str,
+    ) -> Result<SentMessage, ProviderError> {
         let chat_id = Self::chat_id(to)?;
         let mut first = None;
         // Longer texts go out as several messages, split on character boundaries.
         for chunk in split_chars(text, MAX_TEXT) {
-            let result = self.call(ctx, "sendMessage", json!({"chat_id": chat_id, "text": chunk}))?;
-            let id = result.get("message_id").and_then(Value::as_i64).unwrap_or_default();
+            let result = self.call(
+                ctx,
+                "sendMessage",
+                json!({"chat_id": chat_id, "text": chunk}),
+            )?;
+            let id = result
+                .get("message_id")
+                .and_then(Value::as_i64)
+                .unwrap_or_default();
             first.get_or_insert(id);
         }
-        Ok(SentMessage { external_id: format!("{chat_id}:{}", first.unwrap_or_default()) })
+        Ok(SentMessage {
+            external_id: format!("{chat_id}:{}", first.unwrap_or_default()),
+        })
     }
 
     fn send_file(
@@ -325,12 +487,24 @@ impl Provider for Telegram {
     ) -> Result<SentMessage, ProviderError> {
         let chat_id = Self::chat_id(to)?;
         if file.size > MAX_UPLOAD {
-            return Err(ProviderError::FileTooLarge { size: file.size, limit: MAX_UPLOAD });
+            return Err(ProviderError::FileTooLarge {
+                size: file.size,
+                limit: MAX_UPLOAD,
+            });
         }
-        let as_photo = matches!(file.mime, "image/jpeg" | "image/png" | "image/webp") && file.size <= MAX_PHOTO_UPLOAD;
-        let (method, field) = if as_photo { ("sendPhoto", "photo") } else { ("sendDocument", "document") };
+        let as_photo = matches!(file.mime, "image/jpeg" | "image/png" | "image/webp")
+            && file.size <= MAX_PHOTO_UPLOAD;
+        let (method, field) = if as_photo {
+            ("sendPhoto", "photo")
+        } else {
+            ("sendDocument", "document")
+        };
         let chat = chat_id.to_string();
-        let caption: String = caption.unwrap_or_default().chars().take(MAX_CAPTION).collect();
+        let caption: String = caption
+            .unwrap_or_default()
+            .chars()
+            .take(MAX_CAPTION)
+            .collect();
         let part = Part::file(file.path)
             .map_err(|e| ProviderError::Io(format!("{}: {e}", file.path.display())))?
             .file_name(file.name)
@@ -342,18 +516,35 @@ impl Provider for Telegram {
         }
         let response = ctx.agent.post(&Self::method_url(ctx, method)).send(form)?;
         let result = read_api_response(response)?;
-        let id = result.get("message_id").and_then(Value::as_i64).unwrap_or_default();
-        Ok(SentMessage { external_id: format!("{chat_id}:{id}") })
+        let id = result
+            .get("message_id")
+            .and_then(Value::as_i64)
+            .unwrap_or_default();
+        Ok(SentMessage {
+            external_id: format!("{chat_id}:{id}"),
+        })
     }
 
-    fn delete_message(&self, ctx: &ProviderContext, to: &str, external_id: &str) -> Result<(), ProviderError> {
+    fn delete_message(
+        &self,
+        ctx: &ProviderContext,
+        to: &str,
+        external_id: &str,
+    ) -> Result<(), ProviderError> {
         let chat_id = Self::chat_id(to)?;
         let message_id = external_id
             .rsplit(':')
             .next()
             .and_then(|s| s.parse::<i64>().ok())
-            .ok_or_else(|| ProviderError::Rejected(format!("`{external_id}` is not a Telegram message id")))?;
-        self.call(ctx, "deleteMessage", json!({"chat_id": chat_id, "message_id": message_id})).map(|_| ())
+            .ok_or_else(|| {
+                ProviderError::Rejected(format!("`{external_id}` is not a Telegram message id"))
+            })?;
+        self.call(
+            ctx,
+            "deleteMessage",
+            json!({"chat_id": chat_id, "message_id": message_id}),
+        )
+        .map(|_| ())
     }
 
     fn download(
@@ -363,33 +554,76 @@ impl Provider for Telegram {
         sink: &mut dyn Write,
     ) -> Result<DownloadedFile, ProviderError> {
         if let Some(size) = file.size.filter(|s| *s > MAX_DOWNLOAD) {
-            return Err(ProviderError::FileTooLarge { size, limit: MAX_DOWNLOAD });
+            return Err(ProviderError::FileTooLarge {
+                size,
+                limit: MAX_DOWNLOAD,
+            });
         }
         let info = self.call(ctx, "getFile", json!({"file_id": file.file_ref}))?;
-        if let Some(size) = info.get("file_size").and_then(Value::as_u64).filter(|s| *s > MAX_DOWNLOAD) {
-            return Err(ProviderError::FileTooLarge { size, limit: MAX_DOWNLOAD });
+        if let Some(size) = info
+            .get("file_size")
+            .and_then(Value::as_u64)
+            .filter(|s| *s > MAX_DOWNLOAD)
+        {
+            return Err(ProviderError::FileTooLarge {
+                size,
+                limit: MAX_DOWNLOAD,
+            });
         }
         let path = info
             .get("file_path")
             .and_then(Value::as_str)
-            .ok_or_else(|| ProviderError::Rejected("getFile returned no file_path (file too big?)".into()))?;
-        let url = format!("{}/file/bot{}/{}", ctx.api_base.trim_end_matches('/'), ctx.token, path);
-        let mut response = ctx.agent.get(&url).config().timeout_global(Some(DOWNLOAD_TIMEOUT)).build().call()?;
+            .ok_or_else(|| {
+                ProviderError::Rejected("getFile returned no file_path (file too big?)".into())
+            })?;
+        let url = format!(
+            "{}/file/bot{}/{}",
+            ctx.api_base.trim_end_matches('/'),
+            ctx.token,
+            path
+        );
+        let mut response = ctx
+            .agent
+            .get(&url)
+            .config()
+            .timeout_global(Some(DOWNLOAD_TIMEOUT))
+            .build()
+            .call()?;
         let status = response.status().as_u16();
         if status != 200 {
-            return Err(map_error(status as u64, format!("download of {path} failed"), None));
+            return Err(map_error(
+                status as u64,
+                format!("download of {path} failed"),
+                None,
+            ));
         }
         // Stream to the sink; read one byte past the limit to notice an oversized body.
-        let mut reader = response.body_mut().with_config().limit(MAX_DOWNLOAD + 1).reader().take(MAX_DOWNLOAD + 1);
-        let copied = std::io::copy(&mut reader, sink).map_err(|e| ProviderError::Unavailable(format!("download: {e}")))?;
+        let mut reader = response
+            .body_mut()
+            .with_config()
+            .limit(MAX_DOWNLOAD + 1)
+            .reader()
+            .take(MAX_DOWNLOAD + 1);
+        let copied = std::io::copy(&mut reader, sink)
+            .map_err(|e| ProviderError::Unavailable(format!("download: {e}")))?;
         if copied > MAX_DOWNLOAD {
-            return Err(ProviderError::FileTooLarge { size: copied, limit: MAX_DOWNLOAD });
+            return Err(ProviderError::FileTooLarge {
+                size: copied,
+                limit: MAX_DOWNLOAD,
+            });
         }
         let suggested_name = path.rsplit('/').next().map(str::to_string);
-        Ok(DownloadedFile { size: copied, suggested_name })
+        Ok(DownloadedFile {
+            size: copied,
+            suggested_name,
+        })
     }
 
-    fn user_info(&self, ctx: &ProviderContext, visitor_external_id: &str) -> Result<UserInfo, ProviderError> {
+    fn user_info(
+        &self,
+        ctx: &ProviderContext,
+        visitor_external_id: &str,
+    ) -> Result<UserInfo, ProviderError> {
         let user_id = Self::chat_id(visitor_external_id)?;
         let profile = match self.call(ctx, "getChat", json!({"chat_id": user_id})) {
             Ok(chat) => Some(VisitorProfile {
@@ -402,12 +636,23 @@ impl Provider for Telegram {
             Err(ProviderError::Rejected(_)) => None,
             Err(e) => return Err(e),
         };
-        let photos = self.call(ctx, "getUserProfilePhotos", json!({"user_id": user_id, "limit": 1}))?;
+        let photos = self.call(
+            ctx,
+            "getUserProfilePhotos",
+            json!({"user_id": user_id, "limit": 1}),
+        )?;
         let avatar = photos
             .pointer("/photos/0")
             .and_then(Value::as_array)
             .and_then(|sizes| sizes.last())
-            .and_then(|p| file_of(p, AttachmentKind::Image, &format!("avatar_{user_id}.jpg"), "image/jpeg"));
+            .and_then(|p| {
+                file_of(
+                    p,
+                    AttachmentKind::Image,
+                    &format!("avatar_{user_id}.jpg"),
+                    "image/jpeg",
+                )
+            });
         Ok(UserInfo { profile, avatar })
     }
 }
@@ -430,8 +675,22 @@ mod tests {
         let query = BTreeMap::new();
         let agent: ureq::Agent = ureq::Agent::config_builder().build().into();
         let settings = serde_json::Map::new();
-        let ctx = ProviderContext { token: "t:x", settings: &settings, webhook_secret: "s", api_base: "http://x", agent: &agent };
-        Telegram.parse(&ctx, &WebhookRequest { method: "POST", headers: &headers, query: &query, body: body.as_bytes() })
+        let ctx = ProviderContext {
+            token: "t:x",
+            settings: &settings,
+            webhook_secret: "s",
+            api_base: "http://x",
+            agent: &agent,
+        };
+        Telegram.parse(
+            &ctx,
+            &WebhookRequest {
+                method: "POST",
+                headers: &headers,
+                query: &query,
+                body: body.as_bytes(),
+            },
+        )
     }
 
     #[test]
@@ -439,20 +698,30 @@ mod tests {
         let body = r#"{"update_id":5,"message":{"message_id":9,"date":1,"chat":{"id":42,"type":"private"},
             "from":{"id":42,"first_name":"A"},"contact":{"phone_number":"79001234567","first_name":"A","user_id":42}}}"#;
         let parsed = parse_body(body).unwrap();
-        let InboundEvent::Message(m) = &parsed.events[0] else { panic!("not a message") };
+        let InboundEvent::Message(m) = &parsed.events[0] else {
+            panic!("not a message")
+        };
         assert_eq!(m.visitor.phone.as_deref(), Some("+79001234567"));
         assert!(m.text.contains("79001234567"));
 
         let body = r#"{"update_id":6,"message":{"message_id":10,"date":1,"chat":{"id":42,"type":"private"},
             "from":{"id":42,"first_name":"A"},"location":{"latitude":55.75,"longitude":37.61}}}"#;
-        let InboundEvent::Message(m) = &parse_body(body).unwrap().events[0] else { panic!() };
+        let InboundEvent::Message(m) = &parse_body(body).unwrap().events[0] else {
+            panic!()
+        };
         assert!(m.text.starts_with("📍 55.750000, 37.610000"), "{}", m.text);
     }
 
     #[test]
     fn update_without_update_id_is_malformed() {
-        assert!(matches!(parse_body(r#"{"message":{}}"#), Err(WebhookError::Malformed(_))));
-        assert!(matches!(parse_body("not json"), Err(WebhookError::Malformed(_))));
+        assert!(matches!(
+            parse_body(r#"{"message":{}}"#),
+            Err(WebhookError::Malformed(_))
+        ));
+        assert!(matches!(
+            parse_body("not json"),
+            Err(WebhookError::Malformed(_))
+        ));
     }
 
     #[test]
@@ -461,7 +730,9 @@ mod tests {
             "chat":{"id":9007199254740997,"type":"private"},"from":{"id":9007199254740997,"first_name":"B"},"text":"x"}}"#;
         let parsed = parse_body(body).unwrap();
         assert_eq!(parsed.delivery_key.as_deref(), Some("9007199254740993"));
-        let InboundEvent::Message(m) = &parsed.events[0] else { panic!() };
+        let InboundEvent::Message(m) = &parsed.events[0] else {
+            panic!()
+        };
         assert_eq!(m.external_id, "9007199254740997:9007199254740995");
     }
 

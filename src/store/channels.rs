@@ -27,7 +27,8 @@ pub struct UpdateChannel<'a> {
     pub bot_name: Option<&'a str>,
 }
 
-const COLUMNS: &str = "id, type, name, external_id, bot_name, token, settings, webhook_secret, webhook_state, \
+const COLUMNS: &str =
+    "id, type, name, external_id, bot_name, token, settings, webhook_secret, webhook_state, \
                        webhook_error, active";
 
 fn channel_from_row(mut row: Row) -> StoreResult<Channel> {
@@ -39,14 +40,17 @@ fn channel_from_row(mut row: Row) -> StoreResult<Channel> {
     };
     Ok(Channel {
         id: row.take("id").unwrap_or_default(),
-        kind: ChannelType::parse(&kind).ok_or_else(|| StoreError::Corrupt(format!("channel type `{kind}`")))?,
+        kind: ChannelType::parse(&kind)
+            .ok_or_else(|| StoreError::Corrupt(format!("channel type `{kind}`")))?,
         name: row.take("name").unwrap_or_default(),
         external_id: row.take("external_id").unwrap_or_default(),
         bot_name: row.take("bot_name").unwrap_or_default(),
         token: row.take("token").unwrap_or_default(),
         settings,
         webhook_secret: row.take("webhook_secret").unwrap_or_default(),
-        webhook_state: WebhookState::parse(&row.take::<String, _>("webhook_state").unwrap_or_default()),
+        webhook_state: WebhookState::parse(
+            &row.take::<String, _>("webhook_state").unwrap_or_default(),
+        ),
         webhook_error: row.take("webhook_error").unwrap_or_default(),
         active: row.take::<i64, _>("active").unwrap_or_default() != 0,
     })
@@ -87,14 +91,30 @@ impl Store {
         let settings = Value::Object(c.settings.clone()).to_string();
         self.conn()?.exec_drop(
             sql,
-            (c.name, c.token, settings, c.webhook_secret, c.external_id, c.bot_name, Timestamp::now(), id, self.identity),
+            (
+                c.name,
+                c.token,
+                settings,
+                c.webhook_secret,
+                c.external_id,
+                c.bot_name,
+                Timestamp::now(),
+                id,
+                self.identity,
+            ),
         )?;
         Ok(())
     }
 
-    pub fn set_webhook_state(&self, id: ChannelId, state: WebhookState, error: Option<&str>) -> StoreResult<()> {
+    pub fn set_webhook_state(
+        &self,
+        id: ChannelId,
+        state: WebhookState,
+        error: Option<&str>,
+    ) -> StoreResult<()> {
         let sql = self.sql("UPDATE {channels} SET webhook_state = ?, webhook_error = ?, updated_at = ? WHERE id = ?");
-        self.conn()?.exec_drop(sql, (state.as_str(), error, Timestamp::now(), id))?;
+        self.conn()?
+            .exec_drop(sql, (state.as_str(), error, Timestamp::now(), id))?;
         Ok(())
     }
 
@@ -110,9 +130,13 @@ impl Store {
 
     /// A channel of this tenant, active or not.
     pub fn channel(&self, id: ChannelId) -> StoreResult<Channel> {
-        let sql = self.sql(&format!("SELECT {COLUMNS} FROM {{channels}} WHERE id = ? AND identity = ?"));
+        let sql = self.sql(&format!(
+            "SELECT {COLUMNS} FROM {{channels}} WHERE id = ? AND identity = ?"
+        ));
         let row: Option<Row> = self.conn()?.exec_first(sql, (id, self.identity))?;
-        channel_from_row(row.ok_or_else(|| StoreError::NotFound(format!("channel {id} does not exist")))?)
+        channel_from_row(
+            row.ok_or_else(|| StoreError::NotFound(format!("channel {id} does not exist")))?,
+        )
     }
 
     pub fn channels(&self, include_inactive: bool) -> StoreResult<Vec<Channel>> {

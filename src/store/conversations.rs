@@ -10,8 +10,8 @@ use mysql::{PooledConn, Row, Transaction, TxOpts, Value as SqlValue};
 
 use super::{exec_write, Store, StoreError, StoreResult, Tables};
 use crate::model::{
-    AttachmentId, ChannelId, DialogId, Direction, MessageId, MessageStatus, OperatorId, Visitor, VisitorId,
-    VisitorProfile,
+    AttachmentId, ChannelId, DialogId, Direction, MessageId, MessageStatus, OperatorId, Visitor,
+    VisitorId, VisitorProfile,
 };
 use crate::time::Timestamp;
 
@@ -24,12 +24,20 @@ pub struct Db<'t, Q: Queryable> {
 
 impl Store {
     pub fn db(&self) -> StoreResult<Db<'_, PooledConn>> {
-        Ok(Db { q: self.conn()?, t: &self.tables, identity: self.identity })
+        Ok(Db {
+            q: self.conn()?,
+            t: &self.tables,
+            identity: self.identity,
+        })
     }
 
     pub fn begin(&self) -> StoreResult<Db<'_, Transaction<'static>>> {
         let tx = self.pool().start_transaction(TxOpts::default())?;
-        Ok(Db { q: tx, t: &self.tables, identity: self.identity })
+        Ok(Db {
+            q: tx,
+            t: &self.tables,
+            identity: self.identity,
+        })
     }
 }
 
@@ -191,7 +199,10 @@ fn message_from_row(mut r: Row) -> MessageRow {
         error_message: r.take("error_message").unwrap_or_default(),
         retry_after: r.take("retry_after").unwrap_or_default(),
         created_at: r.take("created_at").unwrap_or(Timestamp(0)),
-        edited_at: r.take::<Option<SqlValue>, _>("edited_at").flatten().and_then(|v| Timestamp::from_mysql(&v)),
+        edited_at: r
+            .take::<Option<SqlValue>, _>("edited_at")
+            .flatten()
+            .and_then(|v| Timestamp::from_mysql(&v)),
     }
 }
 
@@ -215,7 +226,10 @@ pub fn preview(text: &str) -> String {
 }
 
 fn like_pattern(s: &str) -> String {
-    let escaped = s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+    let escaped = s
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
     format!("%{escaped}%")
 }
 
@@ -228,7 +242,10 @@ impl<Q: Queryable> Db<'_, Q> {
 
     pub fn delivery_seen(&mut self, channel_id: ChannelId, key: &str) -> StoreResult<bool> {
         let sql = self.sql("SELECT 1 FROM {deliveries} WHERE channel_id = ? AND delivery_key = ?");
-        Ok(self.q.exec_first::<i64, _, _>(sql, (channel_id, key))?.is_some())
+        Ok(self
+            .q
+            .exec_first::<i64, _, _>(sql, (channel_id, key))?
+            .is_some())
     }
 
     /// Records a delivery; false when it was already recorded (a redelivery, or a concurrent
@@ -246,7 +263,11 @@ impl<Q: Queryable> Db<'_, Q> {
 
     /// Creates or refreshes a visitor from what the messenger says about them; (id, created).
     /// A visitor who writes again is no longer blocked.
-    pub fn upsert_visitor(&mut self, channel_id: ChannelId, p: &VisitorProfile) -> StoreResult<(VisitorId, bool)> {
+    pub fn upsert_visitor(
+        &mut self,
+        channel_id: ChannelId,
+        p: &VisitorProfile,
+    ) -> StoreResult<(VisitorId, bool)> {
         let sql = self.sql(
             "INSERT INTO {visitors} (identity, channel_id, external_id, name, first_name, last_name, username, \
              phone, language, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
@@ -278,7 +299,8 @@ impl<Q: Queryable> Db<'_, Q> {
 
     pub fn set_visitor_blocked(&mut self, visitor_id: VisitorId, blocked: bool) -> StoreResult<()> {
         let sql = self.sql("UPDATE {visitors} SET blocked = ?, updated_at = ? WHERE id = ?");
-        self.q.exec_drop(sql, (blocked, Timestamp::now(), visitor_id))?;
+        self.q
+            .exec_drop(sql, (blocked, Timestamp::now(), visitor_id))?;
         Ok(())
     }
 
@@ -288,7 +310,8 @@ impl<Q: Queryable> Db<'_, Q> {
              FROM {visitors} WHERE id = ? AND identity = ?",
         );
         let row: Option<Row> = self.q.exec_first(sql, (id, self.identity))?;
-        let mut r = row.ok_or_else(|| StoreError::NotFound(format!("visitor {id} does not exist")))?;
+        let mut r =
+            row.ok_or_else(|| StoreError::NotFound(format!("visitor {id} does not exist")))?;
         Ok(Visitor {
             id: r.take("id").unwrap_or_default(),
             channel_id: r.take("channel_id").unwrap_or_default(),
@@ -302,12 +325,19 @@ impl<Q: Queryable> Db<'_, Q> {
     }
 
     /// True when the name or avatar is missing and nobody tried to load them since `retry_after`.
-    pub fn visitor_profile_due(&mut self, id: VisitorId, tried_before: Timestamp) -> StoreResult<bool> {
+    pub fn visitor_profile_due(
+        &mut self,
+        id: VisitorId,
+        tried_before: Timestamp,
+    ) -> StoreResult<bool> {
         let sql = self.sql(
             "SELECT 1 FROM {visitors} WHERE id = ? AND (name = '' OR avatar_attachment_id IS NULL) \
              AND (profile_checked_at IS NULL OR profile_checked_at < ?)",
         );
-        Ok(self.q.exec_first::<i64, _, _>(sql, (id, tried_before))?.is_some())
+        Ok(self
+            .q
+            .exec_first::<i64, _, _>(sql, (id, tried_before))?
+            .is_some())
     }
 
     /// Records a profile lookup: fills what was learnt, keeps what was known.
@@ -318,7 +348,12 @@ impl<Q: Queryable> Db<'_, Q> {
         avatar_attachment_id: Option<AttachmentId>,
     ) -> StoreResult<()> {
         let (name, first, last, username) = match profile {
-            Some(p) => (p.display_name(), p.first_name.clone(), p.last_name.clone(), p.username.clone()),
+            Some(p) => (
+                p.display_name(),
+                p.first_name.clone(),
+                p.last_name.clone(),
+                p.username.clone(),
+            ),
             None => (String::new(), None, None, None),
         };
         let sql = self.sql(
@@ -328,7 +363,20 @@ impl<Q: Queryable> Db<'_, Q> {
              WHERE id = ?",
         );
         let now = Timestamp::now();
-        self.q.exec_drop(sql, (&name, &name, first, last, username, avatar_attachment_id, now, now, id))?;
+        self.q.exec_drop(
+            sql,
+            (
+                &name,
+                &name,
+                first,
+                last,
+                username,
+                avatar_attachment_id,
+                now,
+                now,
+                id,
+            ),
+        )?;
         Ok(())
     }
 
@@ -347,13 +395,28 @@ impl<Q: Queryable> Db<'_, Q> {
              last_activity_at, created_at) VALUES (?, ?, ?, 'open', ?, ?, ?, ?) \
              ON DUPLICATE KEY UPDATE id = LAST_INSERT_ID(id)",
         );
-        let (affected, id) =
-            exec_write(&mut self.q, &sql, (self.identity, channel_id, visitor_id, visitor_id, source, at, at))?;
+        let (affected, id) = exec_write(
+            &mut self.q,
+            &sql,
+            (
+                self.identity,
+                channel_id,
+                visitor_id,
+                visitor_id,
+                source,
+                at,
+                at,
+            ),
+        )?;
         Ok((id as DialogId, affected == 1))
     }
 
-    pub fn latest_dialog_of_visitor(&mut self, visitor_id: VisitorId) -> StoreResult<Option<DialogId>> {
-        let sql = self.sql("SELECT id FROM {dialogs} WHERE visitor_id = ? ORDER BY id DESC LIMIT 1");
+    pub fn latest_dialog_of_visitor(
+        &mut self,
+        visitor_id: VisitorId,
+    ) -> StoreResult<Option<DialogId>> {
+        let sql =
+            self.sql("SELECT id FROM {dialogs} WHERE visitor_id = ? ORDER BY id DESC LIMIT 1");
         Ok(self.q.exec_first(sql, (visitor_id,))?)
     }
 
@@ -370,7 +433,17 @@ impl<Q: Queryable> Db<'_, Q> {
              last_message_direction = ?, last_activity_at = GREATEST(last_activity_at, ?) WHERE id = ?",
         );
         let inbound = i64::from(direction == Direction::In);
-        self.q.exec_drop(sql, (inbound, message_id, preview(text), direction.as_str(), at, dialog_id))?;
+        self.q.exec_drop(
+            sql,
+            (
+                inbound,
+                message_id,
+                preview(text),
+                direction.as_str(),
+                at,
+                dialog_id,
+            ),
+        )?;
         Ok(())
     }
 
@@ -382,7 +455,8 @@ impl<Q: Queryable> Db<'_, Q> {
              WHERE d.id = ? AND d.identity = ?"
         ));
         let row: Option<Row> = self.q.exec_first(sql, (operator_id, id, self.identity))?;
-        let mut row = row.ok_or_else(|| StoreError::NotFound(format!("dialog {id} does not exist")))?;
+        let mut row =
+            row.ok_or_else(|| StoreError::NotFound(format!("dialog {id} does not exist")))?;
         let unread = row.take::<i64, _>("unread").unwrap_or_default();
         Ok(dialog_from_row(row, unread))
     }
@@ -406,7 +480,11 @@ impl<Q: Queryable> Db<'_, Q> {
         if let Some(search) = query.search.filter(|s| !s.trim().is_empty()) {
             sql.push_str(" AND (v.name LIKE ? OR v.username LIKE ? OR d.last_message_text LIKE ?)");
             let pattern = like_pattern(search.trim());
-            params.extend([pattern.clone().into(), pattern.clone().into(), pattern.into()]);
+            params.extend([
+                pattern.clone().into(),
+                pattern.clone().into(),
+                pattern.into(),
+            ]);
         }
         if let Some((at, id)) = query.after {
             sql.push_str(" AND (d.last_activity_at < ? OR (d.last_activity_at = ? AND d.id < ?))");
@@ -428,7 +506,10 @@ impl<Q: Queryable> Db<'_, Q> {
     }
 
     /// Operators taking part in each dialog.
-    pub fn dialog_operators(&mut self, dialog_ids: &[DialogId]) -> StoreResult<HashMap<DialogId, Vec<OperatorId>>> {
+    pub fn dialog_operators(
+        &mut self,
+        dialog_ids: &[DialogId],
+    ) -> StoreResult<HashMap<DialogId, Vec<OperatorId>>> {
         let mut map: HashMap<DialogId, Vec<OperatorId>> = HashMap::new();
         if dialog_ids.is_empty() {
             return Ok(map);
@@ -446,13 +527,21 @@ impl<Q: Queryable> Db<'_, Q> {
     }
 
     /// Adds an operator to a dialog; the first one becomes its owner.
-    pub fn add_dialog_operator(&mut self, dialog_id: DialogId, operator_id: OperatorId) -> StoreResult<bool> {
+    pub fn add_dialog_operator(
+        &mut self,
+        dialog_id: DialogId,
+        operator_id: OperatorId,
+    ) -> StoreResult<bool> {
         let sql = self.sql(
             "INSERT INTO {dialog_operators} (dialog_id, operator_id, role, joined_at) \
              SELECT ?, ?, IF(COUNT(*) = 0, 'owner', 'member'), ? FROM {dialog_operators} WHERE dialog_id = ? \
              ON DUPLICATE KEY UPDATE operator_id = operator_id",
         );
-        let (affected, _) = exec_write(&mut self.q, &sql, (dialog_id, operator_id, Timestamp::now(), dialog_id))?;
+        let (affected, _) = exec_write(
+            &mut self.q,
+            &sql,
+            (dialog_id, operator_id, Timestamp::now(), dialog_id),
+        )?;
         Ok(affected == 1)
     }
 
@@ -463,21 +552,35 @@ impl<Q: Queryable> Db<'_, Q> {
              SELECT id, ?, inbound_count, ? FROM {dialogs} WHERE id = ? \
              ON DUPLICATE KEY UPDATE read_count = VALUES(read_count), read_at = VALUES(read_at)",
         );
-        self.q.exec_drop(sql, (operator_id, Timestamp::now(), dialog_id))?;
+        self.q
+            .exec_drop(sql, (operator_id, Timestamp::now(), dialog_id))?;
         Ok(())
     }
 
     // --- messages -------------------------------------------------------------------------------
 
     /// Stores a visitor's message; None when the channel already has this external id.
-    pub fn insert_inbound_message(&mut self, m: &NewInboundMessage) -> StoreResult<Option<MessageId>> {
+    pub fn insert_inbound_message(
+        &mut self,
+        m: &NewInboundMessage,
+    ) -> StoreResult<Option<MessageId>> {
         let sql = self.sql(
             "INSERT INTO {messages} (identity, channel_id, dialog_id, direction, author_type, text, external_id, \
              status, created_at) VALUES (?, ?, ?, 'in', 'visitor', ?, ?, 'received', ?) \
              ON DUPLICATE KEY UPDATE id = id",
         );
-        let (affected, id) =
-            exec_write(&mut self.q, &sql, (self.identity, m.channel_id, m.dialog_id, m.text, m.external_id, m.sent_at))?;
+        let (affected, id) = exec_write(
+            &mut self.q,
+            &sql,
+            (
+                self.identity,
+                m.channel_id,
+                m.dialog_id,
+                m.text,
+                m.external_id,
+                m.sent_at,
+            ),
+        )?;
         Ok((affected == 1).then_some(id as MessageId))
     }
 
@@ -489,17 +592,36 @@ impl<Q: Queryable> Db<'_, Q> {
         let (_, id) = exec_write(
             &mut self.q,
             &sql,
-            (self.identity, m.channel_id, m.dialog_id, m.operator_id, m.text, m.status.as_str(), Timestamp::now()),
+            (
+                self.identity,
+                m.channel_id,
+                m.dialog_id,
+                m.operator_id,
+                m.text,
+                m.status.as_str(),
+                Timestamp::now(),
+            ),
         )?;
         Ok(id as MessageId)
     }
 
-    pub fn message_exists(&mut self, channel_id: ChannelId, external_id: &str) -> StoreResult<bool> {
+    pub fn message_exists(
+        &mut self,
+        channel_id: ChannelId,
+        external_id: &str,
+    ) -> StoreResult<bool> {
         let sql = self.sql("SELECT 1 FROM {messages} WHERE channel_id = ? AND external_id = ?");
-        Ok(self.q.exec_first::<i64, _, _>(sql, (channel_id, external_id))?.is_some())
+        Ok(self
+            .q
+            .exec_first::<i64, _, _>(sql, (channel_id, external_id))?
+            .is_some())
     }
 
-    pub fn message_by_external_id(&mut self, channel_id: ChannelId, external_id: &str) -> StoreResult<Option<MessageRow>> {
+    pub fn message_by_external_id(
+        &mut self,
+        channel_id: ChannelId,
+        external_id: &str,
+    ) -> StoreResult<Option<MessageRow>> {
         let sql = self.sql(&format!(
             "SELECT {MESSAGE_COLUMNS} FROM {MESSAGE_FROM} WHERE m.channel_id = ? AND m.external_id = ?"
         ));
@@ -508,25 +630,45 @@ impl<Q: Queryable> Db<'_, Q> {
     }
 
     pub fn message(&mut self, id: MessageId) -> StoreResult<MessageRow> {
-        let sql = self.sql(&format!("SELECT {MESSAGE_COLUMNS} FROM {MESSAGE_FROM} WHERE m.id = ? AND m.identity = ?"));
+        let sql = self.sql(&format!(
+            "SELECT {MESSAGE_COLUMNS} FROM {MESSAGE_FROM} WHERE m.id = ? AND m.identity = ?"
+        ));
         let row: Option<Row> = self.q.exec_first(sql, (id, self.identity))?;
-        row.map(message_from_row).ok_or_else(|| StoreError::NotFound(format!("message {id} does not exist")))
+        row.map(message_from_row)
+            .ok_or_else(|| StoreError::NotFound(format!("message {id} does not exist")))
     }
 
     /// A page of a dialog's history, oldest first, ending before `before_id`.
-    pub fn messages(&mut self, dialog_id: DialogId, before_id: Option<MessageId>, limit: usize) -> StoreResult<Vec<MessageRow>> {
+    pub fn messages(
+        &mut self,
+        dialog_id: DialogId,
+        before_id: Option<MessageId>,
+        limit: usize,
+    ) -> StoreResult<Vec<MessageRow>> {
         let sql = self.sql(&format!(
             "SELECT {MESSAGE_COLUMNS} FROM {MESSAGE_FROM} WHERE m.dialog_id = ? AND m.identity = ? AND m.id < ? \
              ORDER BY m.id DESC LIMIT ?"
         ));
-        let rows: Vec<Row> =
-            self.q.exec(sql, (dialog_id, self.identity, before_id.unwrap_or(i64::MAX), limit as u64))?;
+        let rows: Vec<Row> = self.q.exec(
+            sql,
+            (
+                dialog_id,
+                self.identity,
+                before_id.unwrap_or(i64::MAX),
+                limit as u64,
+            ),
+        )?;
         let mut messages: Vec<MessageRow> = rows.into_iter().map(message_from_row).collect();
         messages.reverse();
         Ok(messages)
     }
 
-    pub fn edit_message_text(&mut self, id: MessageId, text: &str, at: Timestamp) -> StoreResult<()> {
+    pub fn edit_message_text(
+        &mut self,
+        id: MessageId,
+        text: &str,
+        at: Timestamp,
+    ) -> StoreResult<()> {
         let sql = self.sql("UPDATE {messages} SET text = ?, edited_at = ? WHERE id = ?");
         self.q.exec_drop(sql, (text, at, id))?;
         Ok(())
@@ -541,7 +683,13 @@ impl<Q: Queryable> Db<'_, Q> {
         Ok(())
     }
 
-    pub fn set_message_failed(&mut self, id: MessageId, code: &str, message: &str, retry_after: Option<u64>) -> StoreResult<()> {
+    pub fn set_message_failed(
+        &mut self,
+        id: MessageId,
+        code: &str,
+        message: &str,
+        retry_after: Option<u64>,
+    ) -> StoreResult<()> {
         let sql = self.sql(
             "UPDATE {messages} SET status = 'failed', error_code = ?, error_message = ?, retry_after = ? WHERE id = ?",
         );
@@ -557,7 +705,11 @@ impl<Q: Queryable> Db<'_, Q> {
 
     // --- attachments ----------------------------------------------------------------------------
 
-    pub fn insert_attachment(&mut self, message_id: Option<MessageId>, a: &NewAttachment) -> StoreResult<AttachmentId> {
+    pub fn insert_attachment(
+        &mut self,
+        message_id: Option<MessageId>,
+        a: &NewAttachment,
+    ) -> StoreResult<AttachmentId> {
         let sql = self.sql(
             "INSERT INTO {attachments} (identity, message_id, name, mime, size, sha256, file_ref, error_code, \
              error_message, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -600,7 +752,8 @@ impl<Q: Queryable> Db<'_, Q> {
              WHERE id = ? AND identity = ?",
         );
         let row: Option<Row> = self.q.exec_first(sql, (id, self.identity))?;
-        row.map(attachment_from_row).ok_or_else(|| StoreError::NotFound(format!("attachment {id} does not exist")))
+        row.map(attachment_from_row)
+            .ok_or_else(|| StoreError::NotFound(format!("attachment {id} does not exist")))
     }
 
     // --- event log ------------------------------------------------------------------------------
@@ -618,28 +771,18 @@ impl<Q: Queryable> Db<'_, Q> {
              VALUES (?, ?, ?, ?, ?, ?, ?)",
         );
         let data = (!data.is_null()).then(|| data.to_string());
-        self.q.exec_drop(sql, (self.identity, dialog_id, message_id, operator_id, kind, data, Timestamp::now()))?;
+        self.q.exec_drop(
+            sql,
+            (
+                self.identity,
+                dialog_id,
+                message_id,
+                operator_id,
+                kind,
+                data,
+                Timestamp::now(),
+            ),
+        )?;
         Ok(())
-    }
-
-    /// The event log of a dialog, oldest first: (kind, operator, message, data, at).
-    pub fn dialog_events(&mut self, dialog_id: DialogId) -> StoreResult<Vec<(String, Option<OperatorId>, Option<MessageId>, serde_json::Value, Timestamp)>> {
-        let sql = self.sql(
-            "SELECT kind, operator_id, message_id, data, created_at FROM {events} WHERE dialog_id = ? AND identity = ? ORDER BY id",
-        );
-        let rows: Vec<Row> = self.q.exec(sql, (dialog_id, self.identity))?;
-        Ok(rows
-            .into_iter()
-            .map(|mut r| {
-                let data: Option<String> = r.take("data").unwrap_or_default();
-                (
-                    r.take("kind").unwrap_or_default(),
-                    r.take("operator_id").unwrap_or_default(),
-                    r.take("message_id").unwrap_or_default(),
-                    data.and_then(|d| serde_json::from_str(&d).ok()).unwrap_or(serde_json::Value::Null),
-                    r.take("created_at").unwrap_or(Timestamp(0)),
-                )
-            })
-            .collect())
     }
 }

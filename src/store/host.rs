@@ -31,7 +31,12 @@ fn user_from_row(mut row: Row) -> HostUser {
     let name = text(&mut row, 1);
     let login = text(&mut row, 2);
     let is_admin = text(&mut row, 3).eq_ignore_ascii_case("on");
-    HostUser { id, name: if name.is_empty() { login.clone() } else { name }, login, is_admin }
+    HostUser {
+        id,
+        name: if name.is_empty() { login.clone() } else { name },
+        login,
+        is_admin,
+    }
 }
 
 impl Store {

@@ -20,7 +20,10 @@ pub fn apply(conn: &mut PooledConn, tables: &Tables) -> StoreResult<()> {
     let lock_name = format!("crmchats_migrate_{}", tables.schema);
     let locked: Option<i64> = conn.exec_first("SELECT GET_LOCK(?, 60)", (&lock_name,))?;
     if locked != Some(1) {
-        return Err(StoreError::Migration { version: latest_version(), message: "could not take the migration lock".into() });
+        return Err(StoreError::Migration {
+            version: latest_version(),
+            message: "could not take the migration lock".into(),
+        });
     }
     let result = apply_locked(conn, tables);
     let _: Option<i64> = conn.exec_first("SELECT RELEASE_LOCK(?)", (&lock_name,))?;
@@ -37,10 +40,16 @@ fn apply_locked(conn: &mut PooledConn, tables: &Tables) -> StoreResult<()> {
     for (version, sql) in MIGRATIONS.iter().filter(|(v, _)| *v > done) {
         for statement in split_statements(&sql.replace("{prefix}", &tables.prefix)) {
             conn.query_drop(&statement)
-                .map_err(|e| StoreError::Migration { version: *version, message: e.to_string() })?;
+                .map_err(|e| StoreError::Migration {
+                    version: *version,
+                    message: e.to_string(),
+                })?;
         }
         conn.exec_drop(
-            format!("INSERT INTO {} (`version`, `applied_at`) VALUES (?, UTC_TIMESTAMP(3))", tables.schema),
+            format!(
+                "INSERT INTO {} (`version`, `applied_at`) VALUES (?, UTC_TIMESTAMP(3))",
+                tables.schema
+            ),
             (version,),
         )?;
     }
@@ -48,7 +57,9 @@ fn apply_locked(conn: &mut PooledConn, tables: &Tables) -> StoreResult<()> {
 }
 
 fn current_version(conn: &mut PooledConn, tables: &Tables) -> StoreResult<u32> {
-    match conn.query_first::<Option<u32>, _>(format!("SELECT MAX(`version`) FROM {}", tables.schema)) {
+    match conn
+        .query_first::<Option<u32>, _>(format!("SELECT MAX(`version`) FROM {}", tables.schema))
+    {
         Ok(v) => Ok(v.flatten().unwrap_or(0)),
         // 1146: table doesn't exist yet.
         Err(mysql::Error::MySqlError(e)) if e.code == 1146 => Ok(0),

@@ -8,10 +8,11 @@ mod migrate;
 
 pub use channels::{NewChannel, UpdateChannel};
 pub use conversations::{
-    preview, AttachmentRow, Db, DialogListQuery, DialogRow, MessageRow, NewAttachment, NewInboundMessage,
-    NewOutboundMessage, StoredInbound,
+    preview, AttachmentRow, Db, DialogListQuery, DialogRow, MessageRow, NewAttachment,
+    NewInboundMessage, NewOutboundMessage, StoredInbound,
 };
 pub use host::HostUser;
+pub use migrate::split_statements;
 
 use mysql::prelude::Queryable;
 use mysql::{Opts, OptsBuilder, Pool, PoolConstraints, PoolOpts, PooledConn};
@@ -130,15 +131,27 @@ impl Store {
     /// Connects (a pool of at most 4 connections: PHP processes are single-threaded) and
     /// applies pending migrations.
     pub fn open(config: &Config) -> StoreResult<Store> {
-        let opts = Opts::from_url(&config.database_url).map_err(|e| StoreError::Url(e.to_string()))?;
+        let opts =
+            Opts::from_url(&config.database_url).map_err(|e| StoreError::Url(e.to_string()))?;
         let constraints = PoolConstraints::new(1, 4).expect("1 <= 4");
         let builder = OptsBuilder::from_opts(opts)
-            .pool_opts(PoolOpts::default().with_constraints(constraints).with_reset_connection(false))
+            .pool_opts(
+                PoolOpts::default()
+                    .with_constraints(constraints)
+                    .with_reset_connection(false),
+            )
             .stmt_cache_size(Some(64))
             .tcp_connect_timeout(Some(std::time::Duration::from_secs(5)))
-            .init(vec!["SET time_zone = '+00:00'", "SET NAMES utf8mb4 COLLATE utf8mb4_unicode_ci"]);
+            .init(vec![
+                "SET time_zone = '+00:00'",
+                "SET NAMES utf8mb4 COLLATE utf8mb4_unicode_ci",
+            ]);
         let pool = Pool::new(builder)?;
-        let store = Store { pool, tables: Tables::new(&config.table_prefix, &config.host), identity: config.identity };
+        let store = Store {
+            pool,
+            tables: Tables::new(&config.table_prefix, &config.host),
+            identity: config.identity,
+        };
         migrate::apply(&mut store.conn()?, &store.tables)?;
         Ok(store)
     }
@@ -169,6 +182,11 @@ pub(crate) fn exec_write<Q: Queryable>(
     Ok((affected, last_id))
 }
 
+/// The schema version this build migrates to.
+pub fn schema_version() -> u32 {
+    migrate::latest_version()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -181,9 +199,4 @@ mod tests {
             "SELECT title FROM app_user JOIN `app_crmchats_dialogs` WHERE x = '{other}'"
         );
     }
-}
-
-/// The schema version this build migrates to.
-pub fn schema_version() -> u32 {
-    migrate::latest_version()
 }

@@ -259,4 +259,52 @@ final class LibraryTest extends TestCase
         $fetched = $lib->call('channels.get', ['channel_id' => $channel['id']])['channel'];
         $this->assertSame($channel['name'] . ' (renamed)', $fetched['name']);
     }
+
+    /** @depends testReplyIsSentToTelegramWithItsExternalId */
+    public function testOnlyTheSenderCanDeleteAMessage(array $sent): void
+    {
+        $lib = TestEnv::lib();
+        $this->assertSame('forbidden', self::errorCodeOf(fn () => $lib->call('messages.delete', ['message_id' => $sent['id'], 'operator_id' => 2])));
+
+        $deleted = $lib->call('messages.delete', ['message_id' => $sent['id'], 'operator_id' => 1])['message'];
+
+        $this->assertSame($sent['id'], $deleted['id']);
+        $this->assertSame('deleted', $deleted['status']);
+    }
+
+    public function testDeletedChannelIsInactiveAndRefusesWebhooks(): void
+    {
+        $lib = TestEnv::lib();
+        $channel = $lib->call('channels.create', [
+            'type' => 'telegram',
+            'name' => 'phpunit to delete ' . getmypid(),
+            'token' => TestEnv::BOT_TOKEN,
+            'settings' => ['webhook_secret' => TestEnv::WEBHOOK_SECRET],
+        ])['channel'];
+
+        $deleted = $lib->call('channels.delete', ['channel_id' => $channel['id']])['channel'];
+
+        $this->assertFalse($deleted['active']);
+        $this->assertFalse($lib->call('channels.get', ['channel_id' => $channel['id']])['channel']['active']);
+        [$body, $headers] = TestEnv::freshTextUpdate('to a deleted channel');
+        $response = $lib->handleWebhook([
+            'channel_id' => $channel['id'], 'method' => 'POST', 'headers' => $headers, 'query' => ['channel' => (string)$channel['id']],
+        ], $body);
+        $this->assertSame(404, $response['status']);
+    }
+
+    /**
+     * Runs last: it adds a message to the dialog the tests above count.
+     *
+     * @depends testCreatedTelegramChannelHasItsWebhookUrl
+     */
+    public function testNonUtf8BytesInHeadersOrQueryDoNotBreakAWebhook(array $channel): void
+    {
+        [$body, $headers] = TestEnv::freshTextUpdate('latin-1 bytes around me');
+        $headers['X-Odd'] = "caf\xe9";
+
+        $response = TestEnv::lib()->handleWebhook(TestEnv::webhookRequest($headers, ['utm' => "\xff"]), $body);
+
+        $this->assertSame(200, $response['status']);
+    }
 }

@@ -195,10 +195,20 @@ final class TestEnv
      */
     public static function runPhp(string $code, array $phpArgs = [], ?array $env = null): array
     {
-        $command = array_merge([PHP_BINARY], $phpArgs, ['-r', $code]);
+        return self::run(array_merge([PHP_BINARY], $phpArgs, ['-r', $code]), $env);
+    }
+
+    /**
+     * Runs a command (no shell) and waits for it.
+     *
+     * @param list<string> $command
+     * @return array{0:int, 1:string, 2:string} exit code, stdout, stderr
+     */
+    public static function run(array $command, ?array $env = null): array
+    {
         $process = proc_open($command, [0 => ['file', '/dev/null', 'r'], 1 => ['pipe', 'w'], 2 => ['pipe', 'w']], $pipes, null, $env ?? getenv());
         if (!is_resource($process)) {
-            throw new RuntimeException('cannot start ' . PHP_BINARY);
+            throw new RuntimeException('cannot start ' . $command[0]);
         }
         $stdout = (string)stream_get_contents($pipes[1]);
         $stderr = (string)stream_get_contents($pipes[2]);

@@ -92,6 +92,10 @@ pub(super) fn call(state: &mut State, method: &str, request: &RecordedRequest) -
         "deletemessage" => delete_message(state, request),
         "getfile" => get_file(state, request),
         "getuserprofilephotos" => get_user_profile_photos(state, request),
+        "getchat" => match chat_id(request).and_then(|id| state.chats.get(&id)) {
+            Some(chat) => ok(chat),
+            None => bad_request("chat not found"),
+        },
         _ => error(404, "Not Found"),
     }
 }
@@ -240,10 +244,11 @@ fn send_file(state: &mut State, request: &RecordedRequest, kind: FileKind) -> Re
     {
         return bad_request("message caption is too long");
     }
-    // A part with neither file name nor type is a plain field: a file_id or URL.
+    // Like Telegram, only a part with a file name is an upload; otherwise the field is a
+    // file_id (or URL) string.
     let upload = request
         .multipart_file(field)
-        .filter(|file| file.file_name.is_some() || file.content_type.is_some());
+        .filter(|file| file.file_name.is_some());
     let (file, file_name) = match upload {
         Some(upload) => {
             let sniffed = files::sniff_image_mime(&upload.data);

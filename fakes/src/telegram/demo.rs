@@ -96,7 +96,7 @@ impl TelegramUser {
     }
 }
 
-/// A user id derived from the name (FNV-1a, stable across runs), in the demo id range.
+/// A user id derived from the name (the same in every run), in the demo id range.
 pub fn derived_user_id(first_name: &str, last_name: Option<&str>, username: Option<&str>) -> i64 {
     let key = format!(
         "{}\u{0}{}\u{0}{}",
@@ -104,10 +104,7 @@ pub fn derived_user_id(first_name: &str, last_name: Option<&str>, username: Opti
         last_name.unwrap_or("").to_lowercase(),
         username.unwrap_or("").to_lowercase()
     );
-    let hash = key.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| {
-        (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
-    });
-    user_id_in_range(hash)
+    user_id_in_range(files::stable_hash(key.as_bytes()))
 }
 
 /// A random user id in the demo id range.
@@ -290,13 +287,7 @@ pub(super) fn serve(
         ("GET", path) if path.starts_with("/demo/file/") => {
             let file_id = percent_decode(&path["/demo/file/".len()..], false);
             match shared.lock().files.get(&file_id) {
-                Some(file) => raw_response(
-                    200,
-                    file.mime_type
-                        .as_deref()
-                        .unwrap_or("application/octet-stream"),
-                    file.bytes.as_ref().clone(),
-                ),
+                Some(file) => file.response(),
                 None => json_response(404, &json!({"error": "unknown file"})),
             }
         }

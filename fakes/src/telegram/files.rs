@@ -41,13 +41,15 @@ pub(super) fn new_file_ids(kind: FileKind, number: u64) -> (String, String) {
 
 /// A stable `file_unique_id` for a `file_id` (Telegram's are short and start with `AQAD`).
 pub(super) fn unique_id_for(file_id: &str) -> String {
-    // FNV-1a: stable across runs, unlike the standard library's hasher.
-    let hash = file_id
-        .bytes()
-        .fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| {
-            (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
-        });
+    let hash = stable_hash(file_id.as_bytes());
     format!("AQAD{}", URL_SAFE_NO_PAD.encode(hash.to_be_bytes()))
+}
+
+/// FNV-1a: the same value in every run, unlike the standard library's hasher.
+pub(super) fn stable_hash(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| {
+        (hash ^ u64::from(*byte)).wrapping_mul(0x0100_0000_01b3)
+    })
 }
 
 /// The MIME type Telegram would report for a file name, if it is a common one.

@@ -10,7 +10,7 @@ mod files;
 mod types;
 
 use std::collections::{HashMap, VecDeque};
-use std::io;
+use std::io::{self, Read};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -70,6 +70,18 @@ struct StoredFile {
     file_path: String,
     mime_type: Option<String>,
     bytes: Arc<Vec<u8>>,
+}
+
+impl StoredFile {
+    /// The file's bytes with its type and a `Content-Length`.
+    fn response(&self) -> tiny_http::Response<io::Cursor<Vec<u8>>> {
+        let mime = self.mime_type.as_deref();
+        raw_response(
+            200,
+            mime.unwrap_or("application/octet-stream"),
+            self.bytes.as_ref().clone(),
+        )
+    }
 }
 
 /// One message of a private chat, for `deleteMessage` and the demo transcript.
@@ -260,7 +272,9 @@ impl FakeTelegram {
     }
 
     /// POSTs `update` (compact JSON) to the registered webhook with the secret token header,
-    /// as Telegram does; returns the webhook's status and body.
+    /// as Telegram does; returns the webhook's status and body. The keys go out in
+    /// `serde_json::Value` order (sorted); use [`FakeTelegram::post_update_raw`] for exact bytes.
+    /// Fails with `ErrorKind::NotFound` when no webhook is registered.
     pub fn post_update(&self, update: &Value) -> io::Result<(u16, String)> {
         self.shared.lock().note_update(update);
         self.shared.deliver(update.to_string().as_bytes())
@@ -365,13 +379,7 @@ impl Shared {
         let file_path = percent_decode(file_path, false);
         let state = self.lock();
         match state.file_by_path(&file_path) {
-            Some(file) => raw_response(
-                200,
-                file.mime_type
-                    .as_deref()
-                    .unwrap_or("application/octet-stream"),
-                file.bytes.as_ref().clone(),
-            ),
+            Some(file) => file.response(),
             None => not_found(),
         }
     }
@@ -401,13 +409,13 @@ impl Shared {
         }
         let mut response = post.send(body).map_err(io::Error::other)?;
         let status = response.status().as_u16();
-        let body = response
+        let mut body = Vec::new();
+        let _ = response
             .body_mut()
-            .with_config()
-            .limit(MAX_WEBHOOK_BODY)
-            .read_to_string()
-            .unwrap_or_default();
-        Ok((status, body))
+            .as_reader()
+            .take(MAX_WEBHOOK_BODY)
+            .read_to_end(&mut body);
+        Ok((status, String::from_utf8_lossy(&body).into_owned()))
     }
 }
 
