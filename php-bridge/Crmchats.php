@@ -67,7 +67,7 @@ final class Crmchats
      */
     private const MAP_KEYS = ['headers', 'query', 'settings', 'providers', 'host'];
 
-    /** The functions the generated header must declare (checked when loading it). */
+    /** The functions the generated header must declare (checked when loading it from a file). */
     public const FUNCTIONS = [
         'crmchats_init', 'crmchats_handle_webhook', 'crmchats_send_message', 'crmchats_list_dialogs',
         'crmchats_call', 'crmchats_free', 'crmchats_version',
@@ -94,8 +94,8 @@ final class Crmchats
         if (!extension_loaded('ffi')) {
             throw new CrmchatsException(
                 'ffi_unavailable',
-                'The PHP FFI extension is not loaded. Install/enable it (Debian: package php' . PHP_MAJOR_VERSION
-                    . '.' . PHP_MINOR_VERSION . '-ffi or php-ffi; php.ini: extension=ffi), then restart PHP-FPM.',
+                'The PHP FFI extension is not loaded. Enable it (php.ini: extension=ffi; on Debian it ships in php'
+                    . PHP_MAJOR_VERSION . '.' . PHP_MINOR_VERSION . '-common: `phpenmod ffi`), then restart PHP-FPM.',
             );
         }
         if ($libraryPath === null && $headerPath === null) {
@@ -363,6 +363,11 @@ final class Crmchats
             );
         }
         $declarations = self::declarationsOf((string)file_get_contents($headerPath));
+        foreach (self::FUNCTIONS as $function) {
+            if (!preg_match('/\b' . $function . '\s*\(/', $declarations)) {
+                throw new CrmchatsException('library_unavailable', "$headerPath does not declare $function(): a header of another version?");
+            }
+        }
         try {
             $ffi = FFI::cdef($declarations, $libraryPath);
         } catch (FFI\Exception | FFI\ParserException $e) {

@@ -108,7 +108,10 @@ pub unsafe extern "C" fn crmchats_handle_webhook(
 /// `request_json` must be null or a NUL-terminated string.
 #[no_mangle]
 pub unsafe extern "C" fn crmchats_send_message(request_json: *const c_char) -> *mut c_char {
-    boundary(|| api::instance()?.send_message(&read_json(request_json, "request")?))
+    boundary(|| {
+        let request = read_json(request_json, "request")?;
+        api::instance()?.send_message(&request)
+    })
 }
 
 /// Lists dialogs, newest activity first:
@@ -118,7 +121,10 @@ pub unsafe extern "C" fn crmchats_send_message(request_json: *const c_char) -> *
 /// `request_json` must be null or a NUL-terminated string.
 #[no_mangle]
 pub unsafe extern "C" fn crmchats_list_dialogs(request_json: *const c_char) -> *mut c_char {
-    boundary(|| api::instance()?.list_dialogs(&read_json(request_json, "request")?))
+    boundary(|| {
+        let request = read_json(request_json, "request")?;
+        api::instance()?.list_dialogs(&request)
+    })
 }
 
 /// Calls any other operation by name (`channels.create`, `messages.list`, ...).

@@ -31,7 +31,8 @@ final class FfiAvailabilityTest extends TestCase
     public function testMissingLibraryNamesThePathAndTheVariable(): void
     {
         $header = tempnam(sys_get_temp_dir(), 'crmchats-h');
-        file_put_contents($header, "#define FFI_SCOPE \"CRMCHATS\"\nconst char *crmchats_version(void);\n");
+        $declarations = array_map(static fn (string $f): string => "void $f(void);", Crmchats::FUNCTIONS);
+        file_put_contents($header, "#define FFI_SCOPE \"CRMCHATS\"\n" . implode("\n", $declarations) . "\n");
         try {
             $error = self::loadInChild('/nonexistent/libcrmchats.so', $header, ['-d', 'ffi.enable=On']);
         } finally {
@@ -41,6 +42,20 @@ final class FfiAvailabilityTest extends TestCase
         $this->assertSame('library_unavailable', $error['code']);
         $this->assertStringContainsString('/nonexistent/libcrmchats.so', $error['message']);
         $this->assertStringContainsString('CRMCHATS_LIB', $error['message']);
+    }
+
+    public function testHeaderOfAnotherVersionIsReported(): void
+    {
+        $header = tempnam(sys_get_temp_dir(), 'crmchats-h');
+        file_put_contents($header, "#define FFI_SCOPE \"CRMCHATS\"\nconst char *crmchats_version(void);\n");
+        try {
+            $error = self::loadInChild(PHP_BINARY, $header, ['-d', 'ffi.enable=On']);
+        } finally {
+            unlink($header);
+        }
+
+        $this->assertSame('library_unavailable', $error['code']);
+        $this->assertStringContainsString('crmchats_init', $error['message']);
     }
 
     public function testMissingHeaderIsReported(): void

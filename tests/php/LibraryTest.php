@@ -104,7 +104,7 @@ final class LibraryTest extends TestCase
     /** @depends testCreatedTelegramChannelHasItsWebhookUrl */
     public function testForgedSecretIsRefusedAndStoresNothing(array $channel): void
     {
-        [$body, $headers] = TestEnv::freshTextUpdate('forged message');
+        [$body, $headers, , $username] = TestEnv::freshTextUpdate('forged message');
         $headers[TestEnv::SECRET_HEADER] = 'tgShared_wrong-secret';
 
         $response = TestEnv::lib()->handleWebhook(TestEnv::webhookRequest($headers), $body);
@@ -114,7 +114,7 @@ final class LibraryTest extends TestCase
         unset($missing[TestEnv::SECRET_HEADER]);
         $response = TestEnv::lib()->handleWebhook(TestEnv::webhookRequest($missing), $body);
         $this->assertContains($response['status'], [401, 403]);
-        $this->assertSame([], TestEnv::channelDialogs());
+        $this->assertSame([], TestEnv::dialogsOf($username));
     }
 
     /** @depends testCreatedTelegramChannelHasItsWebhookUrl */
@@ -137,7 +137,7 @@ final class LibraryTest extends TestCase
         $this->assertSame(200, $response['status']);
         $this->assertIsArray($response['headers']);
         $this->assertIsString($response['body']);
-        $dialogs = TestEnv::channelDialogs();
+        $dialogs = TestEnv::dialogsOf('alex_smirnov');
         $this->assertCount(1, $dialogs);
         $dialog = $dialogs[0];
         $this->assertSame('Алексей Смирнов', $dialog['visitor']['name']);
@@ -159,7 +159,7 @@ final class LibraryTest extends TestCase
         $this->assertSame(200, $response['status']);
         $messages = TestEnv::lib()->call('messages.list', ['dialog_id' => $dialog['id'], 'operator_id' => 1])['messages'];
         $this->assertCount(1, $messages);
-        $this->assertSame(1, TestEnv::channelDialogs()[0]['unread']);
+        $this->assertSame(1, TestEnv::dialogsOf('alex_smirnov')[0]['unread']);
     }
 
     /** @depends testInboundTelegramMessageOpensADialogWithOneUnread */
@@ -180,11 +180,11 @@ final class LibraryTest extends TestCase
     /** @depends testInboundTelegramMessageOpensADialogWithOneUnread */
     public function testReadingTheDialogClearsUnread(array $dialog): void
     {
-        $this->assertSame(1, TestEnv::channelDialogs()[0]['unread']);
+        $this->assertSame(1, TestEnv::dialogsOf('alex_smirnov')[0]['unread']);
 
         TestEnv::lib()->call('dialogs.read', ['dialog_id' => $dialog['id'], 'operator_id' => 1]);
 
-        $this->assertSame(0, TestEnv::channelDialogs()[0]['unread']);
+        $this->assertSame(0, TestEnv::dialogsOf('alex_smirnov')[0]['unread']);
     }
 
     /** @depends testInboundTelegramMessageOpensADialogWithOneUnread */
@@ -204,7 +204,7 @@ final class LibraryTest extends TestCase
         $this->assertSame(1, $message['author']['id']);
         $messages = TestEnv::lib()->call('messages.list', ['dialog_id' => $dialog['id'], 'operator_id' => 1])['messages'];
         $this->assertSame([$message['id']], array_values(array_filter(array_column($messages, 'id'), fn ($id) => $id === $message['id'])));
-        $this->assertSame('out', TestEnv::channelDialogs()[0]['last_message']['direction']);
+        $this->assertSame('out', TestEnv::dialogsOf('alex_smirnov')[0]['last_message']['direction']);
         return $message;
     }
 
@@ -293,18 +293,15 @@ final class LibraryTest extends TestCase
         $this->assertSame(404, $response['status']);
     }
 
-    /**
-     * Runs last: it adds a message to the dialog the tests above count.
-     *
-     * @depends testCreatedTelegramChannelHasItsWebhookUrl
-     */
+    /** @depends testCreatedTelegramChannelHasItsWebhookUrl */
     public function testNonUtf8BytesInHeadersOrQueryDoNotBreakAWebhook(array $channel): void
     {
-        [$body, $headers] = TestEnv::freshTextUpdate('latin-1 bytes around me');
+        [$body, $headers, $text, $username] = TestEnv::freshTextUpdate('latin-1 bytes around me');
         $headers['X-Odd'] = "caf\xe9";
 
         $response = TestEnv::lib()->handleWebhook(TestEnv::webhookRequest($headers, ['utm' => "\xff"]), $body);
 
         $this->assertSame(200, $response['status']);
+        $this->assertSame($text, TestEnv::dialogsOf($username)[0]['last_message']['text']);
     }
 }

@@ -32,7 +32,7 @@ final class PreloadedLibraryTest extends TestCase
             '-d', 'display_errors=0',
         ], TestEnv::childEnv(), $dir . '/php-preload-server-' . getmypid() . '.log');
         try {
-            [$body, $headers, $text] = TestEnv::freshTextUpdate('preloaded ' . bin2hex(random_bytes(4)));
+            [$body, $headers, $text, $username] = TestEnv::freshTextUpdate('через предзагруженную библиотеку');
             $url = $server->url('/webhook.php?channel=' . TestEnv::channel()['id']);
             $response = TestEnv::http('POST', $url, $headers, $body);
             $log = $server->log();
@@ -42,8 +42,6 @@ final class PreloadedLibraryTest extends TestCase
         }
 
         $this->assertSame(200, $response['status'], $log);
-        $dialogs = TestEnv::channelDialogs();
-        $texts = array_column(array_column($dialogs, 'last_message'), 'text');
-        $this->assertContains($text, $texts);
+        $this->assertSame($text, TestEnv::dialogsOf($username)[0]['last_message']['text'] ?? null);
     }
 }

@@ -33,10 +33,10 @@ final class WebhookEndpointTest extends TestCase
         return self::server()->url('/webhook.php?channel=' . TestEnv::channel()['id'] . $extraQuery);
     }
 
-    /** @return array<string, mixed> the message with this text in the channel's dialog, or null */
-    private static function findMessage(string $text): ?array
+    /** @return array<string, mixed>|null the visitor's message with this text */
+    private static function findMessage(string $username, string $text): ?array
     {
-        foreach (TestEnv::channelDialogs() as $dialog) {
+        foreach (TestEnv::dialogsOf($username) as $dialog) {
             $messages = TestEnv::lib()->call('messages.list', ['dialog_id' => $dialog['id'], 'operator_id' => 1])['messages'];
             foreach ($messages as $message) {
                 if ($message['text'] === $text) {
@@ -49,12 +49,12 @@ final class WebhookEndpointTest extends TestCase
 
     public function testProviderPostIsAnsweredAndStored(): array
     {
-        [$body, $headers, $text] = TestEnv::freshTextUpdate('Через webhook.php, проверка ' . bin2hex(random_bytes(4)) . ' ✅');
+        [$body, $headers, $text, $username] = TestEnv::freshTextUpdate('Через webhook.php, проверка ✅');
 
         $response = TestEnv::http('POST', self::webhookUrl(), $headers, $body);
 
         $this->assertSame(200, $response['status'], self::server()->log());
-        $message = self::findMessage($text);
+        $message = self::findMessage($username, $text);
         $this->assertNotNull($message, 'the message posted to webhook.php is stored');
         $this->assertSame('in', $message['direction']);
         return $message;
@@ -63,7 +63,7 @@ final class WebhookEndpointTest extends TestCase
     /** The endpoint adds nothing of its own: status, headers and body are the library's. */
     public function testRefusalIsPassedThroughVerbatim(): void
     {
-        [$body, $headers] = TestEnv::freshTextUpdate('forged through webhook.php');
+        [$body, $headers, , $username] = TestEnv::freshTextUpdate('forged through webhook.php');
         $headers[TestEnv::SECRET_HEADER] = 'tgShared_forged';
         $direct = TestEnv::lib()->handleWebhook(TestEnv::webhookRequest($headers), $body);
 
@@ -79,7 +79,7 @@ final class WebhookEndpointTest extends TestCase
         if (!array_key_exists('content-type', array_change_key_case($direct['headers']))) {
             $this->assertArrayNotHasKey('content-type', $response['headers'], 'no PHP default Content-Type added');
         }
-        $this->assertNull(self::findMessage('forged through webhook.php'));
+        $this->assertSame([], TestEnv::dialogsOf($username));
     }
 
     public function testMalformedBodyThroughTheEndpointIs400(): void

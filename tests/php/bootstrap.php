@@ -150,19 +150,29 @@ final class TestEnv
     }
 
     /**
-     * private_text.json with new ids and text, so that a test owns its message whatever ran before.
+     * private_text.json from a new visitor with new ids and text, so that a test owns its dialog
+     * whatever ran before (the fixture's own visitor, Алексей Смирнов, is LibraryTest's).
      *
-     * @return array{0:string, 1:array<string,string>, 2:string} body, headers, the message text
+     * @return array{0:string, 1:array<string,string>, 2:string, 3:string} body, headers, text, visitor's username
      */
     public static function freshTextUpdate(string $text): array
     {
         [$body, $headers] = self::fixture('private_text');
         $update = json_decode($body, true, 512, JSON_THROW_ON_ERROR);
         $unique = random_int(100_000_000, 999_999_999);
+        $user = ['id' => 6_000_000_000 + $unique, 'first_name' => 'Тест', 'last_name' => (string)$unique, 'username' => "tester_$unique"];
         $update['update_id'] = $unique;
         $update['message']['message_id'] = $unique;
+        $update['message']['from'] = ['is_bot' => false] + $user;
+        $update['message']['chat'] = $user + ['type' => 'private'];
         $update['message']['text'] = $text;
-        return [json_encode($update, JSON_UNESCAPED_UNICODE | JSON_THROW_ON_ERROR), $headers, $text];
+        return [json_encode($update, JSON_UNESCAPED_UNICODE | JSON_THROW_ON_ERROR), $headers, $text, $user['username']];
+    }
+
+    /** @return list<array<string, mixed>> channelDialogs() of the visitor with this Telegram username */
+    public static function dialogsOf(string $username): array
+    {
+        return array_values(array_filter(self::channelDialogs(), static fn (array $d): bool => ($d['visitor']['username'] ?? null) === $username));
     }
 
     /** The webhook request handleWebhook() takes for this process's channel. */
