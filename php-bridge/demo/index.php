@@ -112,7 +112,8 @@ if ($api !== '') {
                 $request['attachments'][] = [
                     'data_base64' => base64_encode((string)file_get_contents($file['tmp_name'])),
                     'name' => (string)$file['name'],
-                    'mime' => (string)(mime_content_type($file['tmp_name']) ?: 'application/octet-stream'),
+                    'mime' => (function_exists('mime_content_type') ? mime_content_type($file['tmp_name']) : false)
+                        ?: 'application/octet-stream',
                 ];
             }
             send_json(200, $chats->sendMessage($request));
@@ -126,7 +127,6 @@ if ($api !== '') {
 }
 
 // ---- Form posts: pick operator, create channel (post/redirect/get) ----------------------------------
-$notice = null;
 if (post_is_valid($csrf)) {
     try {
         if (($_POST['action'] ?? '') === 'operator') {

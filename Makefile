@@ -1,0 +1,37 @@
+# crmchats: `make demo` runs the product locally, `make test` runs every test.
+SHELL := /bin/bash
+CARGO ?= cargo
+
+.PHONY: all setup build test lint headers demo bench clean
+
+all: build
+
+setup:
+	@scripts/setup.sh
+
+build:
+	$(CARGO) build --release --workspace
+
+# Everything CI checks: formatting, lints, the header drift test, Rust unit and integration
+# tests (real MariaDB, fake providers on 127.0.0.1), and the PHP suite through FFI.
+test: setup lint
+	$(CARGO) build --workspace
+	$(CARGO) test --workspace
+
+lint:
+	$(CARGO) fmt --all --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+# Rewrites include/crmchats.h and php-bridge/crmchats.ffi.h from src/ffi.
+headers:
+	CRMCHATS_UPDATE_HEADERS=1 $(CARGO) build
+
+demo: setup build
+	@scripts/demo.sh
+
+bench: setup build
+	@scripts/bench.sh
+
+clean:
+	$(CARGO) clean
+	rm -rf .demo dist

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Installs what crmchats needs on a fresh Debian machine and makes sure MariaDB runs.
+# Idempotent: does nothing that is already done. Used by `make test`, `make demo`, `make bench`.
+set -euo pipefail
+
+SUDO=""
+if [ "$(id -u)" != "0" ]; then SUDO="sudo"; fi
+
+say() { echo "setup: $*"; }
+
+apt_updated=""
+apt_install() {
+  if [ -z "$apt_updated" ]; then
+    say "apt-get update"
+    $SUDO apt-get update -qq
+    apt_updated=1
+  fi
+  say "installing $*"
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
+
+# PHP CLI with FFI and MySQL, and PHPUnit (Debian's packages).
+need=()
+command -v php >/dev/null 2>&1 || need+=(php-cli)
+if command -v php >/dev/null 2>&1; then
+  php -m 2>/dev/null | grep -qi '^ffi$' || need+=(php-cli)
+  php -m 2>/dev/null | grep -qi '^pdo_mysql$' || need+=(php-mysql)
+else
+  need+=(php-mysql)
+fi
+command -v phpunit >/dev/null 2>&1 || need+=(phpunit)
+command -v cc >/dev/null 2>&1 || need+=(gcc)
+command -v curl >/dev/null 2>&1 || need+=(curl)
+if [ ${#need[@]} -gt 0 ]; then apt_install "${need[@]}"; fi
+
+# MariaDB: the machine usually runs one; start it (or install it) when it does not.
+db_up() { mariadb -uroot -e 'SELECT 1' >/dev/null 2>&1 || mysql -uroot -e 'SELECT 1' >/dev/null 2>&1; }
+if ! db_up; then
+  if [ ! -x /usr/sbin/mariadbd ]; then apt_install mariadb-server mariadb-client; fi
+  say "starting MariaDB"
+  $SUDO mkdir -p /run/mysqld && $SUDO chown mysql:mysql /run/mysqld 2>/dev/null || true
+  $SUDO start-stop-daemon --start --oknodo --background --chuid mysql --exec /usr/sbin/mariadbd -- --user=mysql \
+    || $SUDO start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd
+  for _ in $(seq 1 60); do db_up && break; sleep 0.5; done
+  db_up || { echo "setup: MariaDB did not start" >&2; exit 1; }
+fi
+say "ok (php $(php -r 'echo PHP_VERSION;'), $(mariadb --version 2>/dev/null | awk '{print $5}' | tr -d ,))"
