@@ -16,7 +16,9 @@ build:
 # tests (real MariaDB, fake providers on 127.0.0.1), and the PHP suite through FFI.
 test: setup lint
 	$(CARGO) build --workspace
-	$(CARGO) test --workspace
+	@mkdir -p target
+	set -o pipefail; $(CARGO) test --workspace 2>&1 | tee target/test-output.log
+	@scripts/test-summary.sh target/test-output.log
 
 lint:
 	$(CARGO) fmt --all --check
