@@ -271,6 +271,12 @@ impl FakeTelegram {
         self.shared.lock().webhook.clone()
     }
 
+    /// Makes the fake know the chats and messages of `update` (as if the user had written),
+    /// without posting it anywhere: `getChat` then answers for that chat.
+    pub fn remember_update(&self, update: &Value) {
+        self.shared.lock().note_update(update);
+    }
+
     /// POSTs `update` (compact JSON) to the registered webhook with the secret token header,
     /// as Telegram does; returns the webhook's status and body. The keys go out in
     /// `serde_json::Value` order (sorted); use [`FakeTelegram::post_update_raw`] for exact bytes.
