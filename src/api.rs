@@ -14,12 +14,14 @@ use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::http::validate_proxy;
 use crate::ingest::{self, IncomingWebhook};
-use crate::model::{Channel, ChannelType, DialogId, MessageStatus, OperatorId, WebhookState};
+use crate::model::{
+    AccountInfo, Channel, ChannelType, DialogId, MessageStatus, OperatorId, WebhookState,
+};
 use crate::outbound::{self, AttachmentSource, OutgoingAttachment, Reply};
 use crate::runtime::Runtime;
 use crate::storage::random_token;
 use crate::store::{
-    AttachmentRow, DialogListQuery, DialogRow, HostUser, MessageRow, NewChannel, UpdateChannel,
+    AttachmentRow, ChannelRecord, DialogListQuery, DialogRow, HostUser, MessageRow,
 };
 use crate::time::Timestamp;
 
@@ -426,15 +428,10 @@ impl Crmchats {
             return Err(Error::invalid("name", "a channel needs a name"));
         }
         let info = self.rt.with_provider(&channel, |p, ctx| p.check(ctx))??;
-        channel.id = self.rt.store.insert_channel(&NewChannel {
-            kind: channel.kind,
-            name: &channel.name,
-            token: &channel.token,
-            settings: &channel.settings,
-            webhook_secret: &channel.webhook_secret,
-            external_id: Some(&info.bot_id),
-            bot_name: Some(&info.bot_name),
-        })?;
+        channel.id = self
+            .rt
+            .store
+            .insert_channel(channel.kind, &record_of(&channel, &info))?;
         self.register_webhook(&channel)?;
         Ok(json!({"channel": self.channel_json(&self.rt.store.channel(channel.id)?)}))
     }
@@ -468,17 +465,9 @@ impl Crmchats {
             apply_settings(&mut channel, settings, true)?;
         }
         let info = self.rt.with_provider(&channel, |p, ctx| p.check(ctx))??;
-        self.rt.store.update_channel(
-            id,
-            &UpdateChannel {
-                name: &channel.name,
-                token: &channel.token,
-                settings: &channel.settings,
-                webhook_secret: &channel.webhook_secret,
-                external_id: Some(&info.bot_id),
-                bot_name: Some(&info.bot_name),
-            },
-        )?;
+        self.rt
+            .store
+            .update_channel(id, &record_of(&channel, &info))?;
         self.register_webhook(&channel)?;
         Ok(json!({"channel": self.channel_json(&self.rt.store.channel(id)?)}))
     }
@@ -647,6 +636,18 @@ fn page_size(limit: Option<usize>) -> Result<usize> {
             "limit",
             format!("must be between 1 and {MAX_PAGE}"),
         )),
+    }
+}
+
+/// The stored fields of a channel, with the account "Check" found.
+fn record_of<'a>(channel: &'a Channel, info: &'a AccountInfo) -> ChannelRecord<'a> {
+    ChannelRecord {
+        name: &channel.name,
+        token: &channel.token,
+        settings: &channel.settings,
+        webhook_secret: &channel.webhook_secret,
+        external_id: Some(&info.bot_id),
+        bot_name: Some(&info.bot_name),
     }
 }
 

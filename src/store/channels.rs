@@ -8,17 +8,8 @@ use super::{exec_write, Store, StoreError, StoreResult};
 use crate::model::{Channel, ChannelId, ChannelType, WebhookState};
 use crate::time::Timestamp;
 
-pub struct NewChannel<'a> {
-    pub kind: ChannelType,
-    pub name: &'a str,
-    pub token: &'a str,
-    pub settings: &'a Map<String, Value>,
-    pub webhook_secret: &'a str,
-    pub external_id: Option<&'a str>,
-    pub bot_name: Option<&'a str>,
-}
-
-pub struct UpdateChannel<'a> {
+/// What a channel row holds besides its id, type and state.
+pub struct ChannelRecord<'a> {
     pub name: &'a str,
     pub token: &'a str,
     pub settings: &'a Map<String, Value>,
@@ -57,7 +48,7 @@ fn channel_from_row(mut row: Row) -> StoreResult<Channel> {
 }
 
 impl Store {
-    pub fn insert_channel(&self, c: &NewChannel) -> StoreResult<ChannelId> {
+    pub fn insert_channel(&self, kind: ChannelType, c: &ChannelRecord) -> StoreResult<ChannelId> {
         let now = Timestamp::now();
         let sql = self.sql(
             "INSERT INTO {channels} (identity, type, name, external_id, bot_name, token, settings, webhook_secret, \
@@ -69,7 +60,7 @@ impl Store {
             &sql,
             (
                 self.identity,
-                c.kind.as_str(),
+                kind.as_str(),
                 c.name,
                 c.external_id,
                 c.bot_name,
@@ -83,7 +74,7 @@ impl Store {
         Ok(id as ChannelId)
     }
 
-    pub fn update_channel(&self, id: ChannelId, c: &UpdateChannel) -> StoreResult<()> {
+    pub fn update_channel(&self, id: ChannelId, c: &ChannelRecord) -> StoreResult<()> {
         let sql = self.sql(
             "UPDATE {channels} SET name = ?, token = ?, settings = ?, webhook_secret = ?, external_id = ?, \
              bot_name = ?, updated_at = ? WHERE id = ? AND identity = ?",

@@ -6,7 +6,7 @@ mod conversations;
 mod host;
 mod migrate;
 
-pub use channels::{NewChannel, UpdateChannel};
+pub use channels::ChannelRecord;
 pub use conversations::{
     preview, AttachmentRow, Db, DialogListQuery, DialogRow, MessageRow, NewAttachment,
     NewInboundMessage, NewOutboundMessage, StoredInbound,
