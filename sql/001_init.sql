@@ -58,7 +58,6 @@ CREATE TABLE IF NOT EXISTS `{prefix}crmchats_dialogs` (
   `open_visitor_id` BIGINT NULL,
   `source` VARCHAR(255) NULL,
   `inbound_count` BIGINT NOT NULL DEFAULT 0,
-  `last_message_id` BIGINT NULL,
   `last_message_text` VARCHAR(255) NOT NULL DEFAULT '',
   `last_message_direction` VARCHAR(3) NULL,
   `last_activity_at` DATETIME(3) NOT NULL,

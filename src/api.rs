@@ -286,12 +286,15 @@ impl Crmchats {
             "visitors.refresh_profile" => {
                 let p: VisitorOperatorJson = parse(method, params)?;
                 self.operator(p.operator_id)?;
-                let visitor = self.rt.store.db()?.visitor(p.visitor_id)?;
-                let channel = self.rt.store.channel(visitor.channel_id)?;
+                let mut db = self.rt.store.db()?;
+                let visitor = db.visitor(p.visitor_id)?;
+                let channel = db.channel(visitor.channel_id)?;
                 self.rt.with_provider(&channel, |provider, ctx| {
-                    ingest::refresh_visitor_profile(&self.rt, provider, ctx, visitor.id, true)
+                    ingest::refresh_visitor_profile(
+                        &self.rt, &mut db, provider, ctx, visitor.id, true,
+                    )
                 })??;
-                let visitor = self.rt.store.db()?.visitor(p.visitor_id)?;
+                let visitor = db.visitor(p.visitor_id)?;
                 Ok(
                     json!({"visitor": {"id": visitor.id, "name": visitor.name, "username": visitor.username,
                     "avatar_url": visitor.avatar_attachment_id.map(|id| self.rt.attachment_url(id))}}),

@@ -7,13 +7,15 @@
 
 use std::collections::BTreeMap;
 
+use mysql::PooledConn;
+
 use serde_json::json;
 
 use crate::error::{Error, Result};
-use crate::model::{Channel, ChannelId, Direction, InboundEvent, InboundFile, VisitorId};
+use crate::model::{Channel, ChannelId, InboundEvent, InboundFile, VisitorId};
 use crate::providers::{HttpReply, Provider, ProviderContext, ProviderError, WebhookRequest};
 use crate::runtime::Runtime;
-use crate::store::{NewAttachment, NewInboundMessage, StoreError, StoredInbound};
+use crate::store::{Db, NewAttachment, NewInboundMessage, StoreError, StoredInbound};
 use crate::time::Timestamp;
 
 /// The HTTP answer PHP sends back to the messenger, as is.
@@ -68,15 +70,21 @@ struct FetchedFile {
 const PROFILE_RETRY_MS: i64 = 24 * 3600 * 1000;
 
 pub fn handle_webhook(rt: &Runtime, incoming: &IncomingWebhook) -> WebhookResponse {
-    let channel = match rt.store.channel(incoming.channel_id) {
+    let unavailable = |e: &dyn std::fmt::Display| {
+        log::error!("webhook for channel {}: {e}", incoming.channel_id);
+        WebhookResponse::text(503, "storage unavailable, retry later")
+    };
+    // One connection serves the whole webhook: lookup, transaction and profile check.
+    let mut db = match rt.store.db() {
+        Ok(db) => db,
+        Err(e) => return unavailable(&e),
+    };
+    let channel = match db.channel(incoming.channel_id) {
         Ok(c) if c.active => c,
         Ok(_) | Err(StoreError::NotFound(_)) => {
             return WebhookResponse::text(404, "unknown channel")
         }
-        Err(e) => {
-            log::error!("webhook for channel {}: {e}", incoming.channel_id);
-            return WebhookResponse::text(503, "storage unavailable, retry later");
-        }
+        Err(e) => return unavailable(&e),
     };
     let headers: BTreeMap<String, String> = incoming
         .headers
@@ -90,7 +98,7 @@ pub fn handle_webhook(rt: &Runtime, incoming: &IncomingWebhook) -> WebhookRespon
         body: incoming.body,
     };
     let outcome = rt.with_provider(&channel, |provider, ctx| {
-        process(rt, &channel, provider, ctx, &request)
+        process(rt, &mut db, &channel, provider, ctx, &request)
     });
     match outcome {
         Ok(response) => response,
@@ -103,6 +111,7 @@ pub fn handle_webhook(rt: &Runtime, incoming: &IncomingWebhook) -> WebhookRespon
 
 fn process(
     rt: &Runtime,
+    db: &mut Db<PooledConn>,
     channel: &Channel,
     provider: &dyn Provider,
     ctx: &ProviderContext,
@@ -121,6 +130,7 @@ fn process(
     };
     let stored = match store_events(
         rt,
+        db,
         channel,
         provider,
         ctx,
@@ -135,7 +145,7 @@ fn process(
         }
     };
     for visitor_id in stored.visitor_ids {
-        if let Err(e) = refresh_visitor_profile(rt, provider, ctx, visitor_id, false) {
+        if let Err(e) = refresh_visitor_profile(rt, db, provider, ctx, visitor_id, false) {
             log::warn!(
                 "channel {}: profile of visitor {visitor_id}: {e}",
                 channel.id
@@ -183,8 +193,44 @@ fn fetch_file(
     fetched
 }
 
+/// Downloads the files of messages not stored yet; empty lists for everything else.
+fn fetch_files(
+    rt: &Runtime,
+    db: &mut Db<PooledConn>,
+    channel: &Channel,
+    provider: &dyn Provider,
+    ctx: &ProviderContext,
+    delivery_key: Option<&str>,
+    events: &[InboundEvent],
+) -> Result<Option<Vec<Vec<FetchedFile>>>, StoreError> {
+    let has_files = |e: &InboundEvent| matches!(e, InboundEvent::Message(m) if !m.files.is_empty());
+    let mut files: Vec<Vec<FetchedFile>> = events.iter().map(|_| Vec::new()).collect();
+    if !events.iter().any(has_files) {
+        return Ok(Some(files));
+    }
+    // A redelivery must not download again: look before fetching.
+    if let Some(key) = delivery_key {
+        if db.delivery_seen(channel.id, key)? {
+            return Ok(None);
+        }
+    }
+    for (event, slot) in events.iter().zip(files.iter_mut()) {
+        if let InboundEvent::Message(m) = event {
+            if !m.files.is_empty() && !db.message_exists(channel.id, &m.external_id)? {
+                *slot = m
+                    .files
+                    .iter()
+                    .map(|f| fetch_file(rt, provider, ctx, f))
+                    .collect();
+            }
+        }
+    }
+    Ok(Some(files))
+}
+
 fn store_events(
     rt: &Runtime,
+    db: &mut Db<PooledConn>,
     channel: &Channel,
     provider: &dyn Provider,
     ctx: &ProviderContext,
@@ -192,44 +238,37 @@ fn store_events(
     events: &[InboundEvent],
 ) -> Result<StoredInbound, StoreError> {
     let mut result = StoredInbound::default();
-    let mut files: Vec<Vec<FetchedFile>> = Vec::with_capacity(events.len());
-    {
-        let mut db = rt.store.db()?;
-        if let Some(key) = delivery_key {
-            if db.delivery_seen(channel.id, key)? {
-                return Ok(result);
-            }
-        }
-        // Downloads happen before the transaction: they are slow and must hold no locks.
-        for event in events {
-            let fetched = match event {
-                InboundEvent::Message(m)
-                    if !m.files.is_empty() && !db.message_exists(channel.id, &m.external_id)? =>
-                {
-                    m.files
-                        .iter()
-                        .map(|f| fetch_file(rt, provider, ctx, f))
-                        .collect()
-                }
-                _ => Vec::new(),
-            };
-            files.push(fetched);
-        }
-    }
+    // Downloads happen before the transaction: they are slow and must hold no locks.
+    let Some(files) = fetch_files(rt, db, channel, provider, ctx, delivery_key, events)? else {
+        return Ok(result);
+    };
 
-    let mut tx = rt.store.begin()?;
+    let mut tx = db.begin()?;
     if let Some(key) = delivery_key {
         if !tx.claim_delivery(channel.id, key)? {
-            return Ok(result); // another process stored this delivery meanwhile; rolled back on drop
+            return Ok(result); // a redelivery, or another process stored it meanwhile; rolled back on drop
         }
     }
     let now = Timestamp::now();
     for (event, fetched) in events.iter().zip(files) {
         match event {
             InboundEvent::Message(m) => {
+                let preview = if m.text.is_empty() {
+                    fetched
+                        .first()
+                        .map(|f| format!("📎 {}", f.name))
+                        .unwrap_or_default()
+                } else {
+                    m.text.clone()
+                };
                 let (visitor_id, _) = tx.upsert_visitor(channel.id, &m.visitor)?;
-                let (dialog_id, new_dialog) =
-                    tx.open_dialog(channel.id, visitor_id, m.start_payload.as_deref(), now)?;
+                let (dialog_id, new_dialog) = tx.dialog_for_inbound(
+                    channel.id,
+                    visitor_id,
+                    m.start_payload.as_deref(),
+                    &preview,
+                    now,
+                )?;
                 let message = NewInboundMessage {
                     channel_id: channel.id,
                     dialog_id,
@@ -257,15 +296,6 @@ fn store_events(
                         },
                     )?;
                 }
-                let preview = if m.text.is_empty() {
-                    fetched
-                        .first()
-                        .map(|f| format!("📎 {}", f.name))
-                        .unwrap_or_default()
-                } else {
-                    m.text.clone()
-                };
-                tx.touch_dialog(dialog_id, message_id, &preview, Direction::In, now)?;
                 if new_dialog {
                     tx.log_event(
                         Some(dialog_id),
@@ -325,15 +355,21 @@ fn push_unique(ids: &mut Vec<VisitorId>, id: VisitorId) {
 /// `force`). A failed lookup is recorded and tried again a day later.
 pub fn refresh_visitor_profile(
     rt: &Runtime,
+    db: &mut Db<PooledConn>,
     provider: &dyn Provider,
     ctx: &ProviderContext,
     visitor_id: VisitorId,
     force: bool,
 ) -> Result<()> {
-    let mut db = rt.store.db()?;
-    let tried_before = Timestamp(Timestamp::now().millis() - PROFILE_RETRY_MS);
-    if !force && !db.visitor_profile_due(visitor_id, tried_before)? {
-        return Ok(());
+    if !force {
+        // Each process looks in the database at most once every few minutes per visitor.
+        if !rt.profile_check_due(visitor_id) {
+            return Ok(());
+        }
+        let tried_before = Timestamp(Timestamp::now().millis() - PROFILE_RETRY_MS);
+        if !db.visitor_profile_due(visitor_id, tried_before)? {
+            return Ok(());
+        }
     }
     let visitor = db.visitor(visitor_id)?;
     let info = match provider.user_info(ctx, &visitor.external_id) {

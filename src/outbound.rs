@@ -48,8 +48,9 @@ pub fn send_reply(rt: &Runtime, reply: Reply) -> Result<MessageId> {
             "a message needs text or at least one attachment",
         ));
     }
-    let dialog = rt.store.db()?.dialog(reply.dialog_id, reply.operator_id)?;
-    let channel = rt.store.channel(dialog.channel_id)?;
+    let mut db = rt.store.db()?;
+    let dialog = db.dialog(reply.dialog_id, reply.operator_id)?;
+    let channel = db.channel(dialog.channel_id)?;
 
     let mut saved = Vec::with_capacity(reply.attachments.len());
     for (i, a) in reply.attachments.into_iter().enumerate() {
@@ -71,7 +72,7 @@ pub fn send_reply(rt: &Runtime, reply: Reply) -> Result<MessageId> {
         });
     }
 
-    let mut tx = rt.store.begin()?;
+    let mut tx = db.begin()?;
     let message_id = tx.insert_outbound_message(&crate::store::NewOutboundMessage {
         channel_id: channel.id,
         dialog_id: dialog.id,
@@ -101,13 +102,7 @@ pub fn send_reply(rt: &Runtime, reply: Reply) -> Result<MessageId> {
     } else {
         reply.text.clone()
     };
-    tx.touch_dialog(
-        dialog.id,
-        message_id,
-        &preview,
-        Direction::Out,
-        Timestamp::now(),
-    )?;
+    tx.touch_dialog_outbound(dialog.id, &preview, Timestamp::now())?;
     if tx.add_dialog_operator(dialog.id, reply.operator_id)? {
         tx.log_event(
             Some(dialog.id),
@@ -137,7 +132,6 @@ pub fn send_reply(rt: &Runtime, reply: Reply) -> Result<MessageId> {
             channel.name
         )))
     };
-    let mut db = rt.store.db()?;
     match outcome {
         Ok(external_id) => db.set_message_sent(message_id, &external_id)?,
         Err(e) => {
@@ -200,7 +194,7 @@ pub fn delete_message(rt: &Runtime, message_id: MessageId, operator_id: Operator
         MessageStatus::Sent | MessageStatus::Delivered | MessageStatus::Read,
     ) = (message.external_id.as_deref(), message.status)
     {
-        let channel = rt.store.channel(message.channel_id)?;
+        let channel = db.channel(message.channel_id)?;
         let visitor = db.visitor(message.visitor_id)?;
         rt.with_provider(&channel, |provider, ctx| {
             provider.delete_message(ctx, &visitor.external_id, external_id)

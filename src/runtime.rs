@@ -1,11 +1,13 @@
 //! What lives for a process after `init`: configuration, database pool, file storage, HTTP agents.
 
-use std::time::Duration;
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::http::HttpAgents;
-use crate::model::Channel;
+use crate::model::{Channel, VisitorId};
 use crate::providers::{provider_for, Provider, ProviderContext};
 use crate::storage::FileStorage;
 use crate::store::Store;
@@ -15,7 +17,13 @@ pub struct Runtime {
     pub store: Store,
     pub files: FileStorage,
     pub http: HttpAgents,
+    /// When this process last looked at each visitor's profile state (bounded, see below).
+    profile_checks: Mutex<HashMap<VisitorId, Instant>>,
 }
+
+/// How often one process looks at a visitor's profile state in the database.
+const PROFILE_CHECK_INTERVAL: Duration = Duration::from_secs(600);
+const PROFILE_CHECKS_KEPT: usize = 10_000;
 
 impl Runtime {
     pub fn open(config: Config) -> Result<Runtime> {
@@ -37,6 +45,7 @@ impl Runtime {
             store,
             files,
             http,
+            profile_checks: Mutex::new(HashMap::new()),
         })
     }
 
@@ -69,6 +78,26 @@ impl Runtime {
             agent: &agent,
         };
         Ok(f(provider, &ctx))
+    }
+
+    /// True (and noted) when this process has not looked at the visitor's profile recently.
+    pub fn profile_check_due(&self, visitor_id: VisitorId) -> bool {
+        let now = Instant::now();
+        let mut checks = self
+            .profile_checks
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        if checks
+            .get(&visitor_id)
+            .is_some_and(|at| now.duration_since(*at) < PROFILE_CHECK_INTERVAL)
+        {
+            return false;
+        }
+        if checks.len() >= PROFILE_CHECKS_KEPT {
+            checks.clear();
+        }
+        checks.insert(visitor_id, now);
+        true
     }
 
     pub fn webhook_url(&self, channel_id: i64) -> String {

@@ -4,7 +4,7 @@ use mysql::prelude::Queryable;
 use mysql::Row;
 use serde_json::{Map, Value};
 
-use super::{exec_write, Store, StoreError, StoreResult};
+use super::{exec_write, Db, Store, StoreError, StoreResult};
 use crate::model::{Channel, ChannelId, ChannelType, WebhookState};
 use crate::time::Timestamp;
 
@@ -121,13 +121,7 @@ impl Store {
 
     /// A channel of this tenant, active or not.
     pub fn channel(&self, id: ChannelId) -> StoreResult<Channel> {
-        let sql = self.sql(&format!(
-            "SELECT {COLUMNS} FROM {{channels}} WHERE id = ? AND identity = ?"
-        ));
-        let row: Option<Row> = self.conn()?.exec_first(sql, (id, self.identity))?;
-        channel_from_row(
-            row.ok_or_else(|| StoreError::NotFound(format!("channel {id} does not exist")))?,
-        )
+        self.db()?.channel(id)
     }
 
     pub fn channels(&self, include_inactive: bool) -> StoreResult<Vec<Channel>> {
@@ -136,5 +130,18 @@ impl Store {
         ));
         let rows: Vec<Row> = self.conn()?.exec(sql, (self.identity, include_inactive))?;
         rows.into_iter().map(channel_from_row).collect()
+    }
+}
+
+impl<Q: Queryable> Db<'_, Q> {
+    /// A channel of this tenant, active or not.
+    pub fn channel(&mut self, id: ChannelId) -> StoreResult<Channel> {
+        let sql = self.t.sql(&format!(
+            "SELECT {COLUMNS} FROM {{channels}} WHERE id = ? AND identity = ?"
+        ));
+        let row: Option<Row> = self.q.exec_first(sql, (id, self.identity))?;
+        channel_from_row(
+            row.ok_or_else(|| StoreError::NotFound(format!("channel {id} does not exist")))?,
+        )
     }
 }

@@ -17,9 +17,9 @@ use crate::time::Timestamp;
 
 /// A connection or a transaction, with the table names and tenant.
 pub struct Db<'t, Q: Queryable> {
-    q: Q,
-    t: &'t Tables,
-    identity: i64,
+    pub(super) q: Q,
+    pub(super) t: &'t Tables,
+    pub(super) identity: i64,
 }
 
 impl Store {
@@ -30,18 +30,22 @@ impl Store {
             identity: self.identity,
         })
     }
+}
 
-    pub fn begin(&self) -> StoreResult<Db<'_, Transaction<'static>>> {
-        let tx = self.pool().start_transaction(TxOpts::default())?;
+impl<'t> Db<'t, PooledConn> {
+    /// A transaction on this same connection (no second trip to the pool).
+    pub fn begin(&mut self) -> StoreResult<Db<'t, Transaction<'_>>> {
+        let tx = self.q.start_transaction(TxOpts::default())?;
         Ok(Db {
             q: tx,
-            t: &self.tables,
+            t: self.t,
             identity: self.identity,
         })
     }
 }
 
-impl Db<'_, Transaction<'static>> {
+impl Db<'_, Transaction<'_>> {
+    /// Commits; dropping the transaction without this rolls it back.
     pub fn commit(self) -> StoreResult<()> {
         Ok(self.q.commit()?)
     }
@@ -382,32 +386,35 @@ impl<Q: Queryable> Db<'_, Q> {
 
     // --- dialogs --------------------------------------------------------------------------------
 
-    /// The visitor's open dialog, opened now if there is none; (id, created).
-    pub fn open_dialog(
+    /// Counts a visitor's new message in their open dialog, opening one if there is none, in a
+    /// single statement; returns (dialog id, created).
+    pub fn dialog_for_inbound(
         &mut self,
         channel_id: ChannelId,
         visitor_id: VisitorId,
         source: Option<&str>,
+        text: &str,
         at: Timestamp,
     ) -> StoreResult<(DialogId, bool)> {
         let sql = self.sql(
             "INSERT INTO {dialogs} (identity, channel_id, visitor_id, status, open_visitor_id, source, \
-             last_activity_at, created_at) VALUES (?, ?, ?, 'open', ?, ?, ?, ?) \
-             ON DUPLICATE KEY UPDATE id = LAST_INSERT_ID(id)",
+             inbound_count, last_message_text, last_message_direction, last_activity_at, created_at) \
+             VALUES (?, ?, ?, 'open', ?, ?, 1, ?, 'in', ?, ?) \
+             ON DUPLICATE KEY UPDATE id = LAST_INSERT_ID(id), inbound_count = inbound_count + 1, \
+             last_message_text = VALUES(last_message_text), last_message_direction = 'in', \
+             last_activity_at = GREATEST(last_activity_at, VALUES(last_activity_at))",
         );
-        let (affected, id) = exec_write(
-            &mut self.q,
-            &sql,
-            (
-                self.identity,
-                channel_id,
-                visitor_id,
-                visitor_id,
-                source,
-                at,
-                at,
-            ),
-        )?;
+        let params = (
+            self.identity,
+            channel_id,
+            visitor_id,
+            visitor_id,
+            source,
+            preview(text),
+            at,
+            at,
+        );
+        let (affected, id) = exec_write(&mut self.q, &sql, params)?;
         Ok((id as DialogId, affected == 1))
     }
 
@@ -420,30 +427,18 @@ impl<Q: Queryable> Db<'_, Q> {
         Ok(self.q.exec_first(sql, (visitor_id,))?)
     }
 
-    pub fn touch_dialog(
+    /// Records an operator's message as the dialog's latest activity.
+    pub fn touch_dialog_outbound(
         &mut self,
         dialog_id: DialogId,
-        message_id: MessageId,
         text: &str,
-        direction: Direction,
         at: Timestamp,
     ) -> StoreResult<()> {
         let sql = self.sql(
-            "UPDATE {dialogs} SET inbound_count = inbound_count + ?, last_message_id = ?, last_message_text = ?, \
-             last_message_direction = ?, last_activity_at = GREATEST(last_activity_at, ?) WHERE id = ?",
+            "UPDATE {dialogs} SET last_message_text = ?, last_message_direction = 'out', \
+             last_activity_at = GREATEST(last_activity_at, ?) WHERE id = ?",
         );
-        let inbound = i64::from(direction == Direction::In);
-        self.q.exec_drop(
-            sql,
-            (
-                inbound,
-                message_id,
-                preview(text),
-                direction.as_str(),
-                at,
-                dialog_id,
-            ),
-        )?;
+        self.q.exec_drop(sql, (preview(text), at, dialog_id))?;
         Ok(())
     }
 

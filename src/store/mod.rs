@@ -156,10 +156,6 @@ impl Store {
         Ok(store)
     }
 
-    pub(crate) fn pool(&self) -> &Pool {
-        &self.pool
-    }
-
     pub fn conn(&self) -> StoreResult<PooledConn> {
         Ok(self.pool.get_conn()?)
     }
