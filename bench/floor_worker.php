@@ -24,7 +24,7 @@ $insert = $pdo->prepare(
     . "status, created_at) VALUES (?, ?, ?, 'in', 'visitor', ?, ?, 'received', ?)",
 );
 
-$base = $phase * 10_000_000 + max(0, $worker) * 1_000_000;
+$base = $phase * 10_000_000 + $worker * 1_000_000;
 $date = time() - 3600;
 $rows = [];
 for ($i = 0; $i < $n; $i++) {

@@ -4,9 +4,9 @@
  * Telegram private-text updates (distinct update_id and message_id) spread over the bench visitors.
  *
  * usage: php ingest_worker.php <database> <channel_id> <worker> <n> <phase> [barrier_dir]
- *   phase: a number keeping update/message ids of separate runs apart.
- *   worker -1 = warm-up: one message per visitor (each is a new visitor: visitor + dialog created,
- *   name/avatar looked up at the fake Telegram), timed per call.
+ *   phase: a number keeping update/message ids of separate runs apart; barrier_dir: see bench_barrier().
+ * Worker 0 with n = 50 on a fresh database is the warm-up: every message comes from a new visitor
+ * (visitor and dialog created, name/avatar looked up at the fake Telegram).
  * prints {"worker","n","start","end","seconds","latency":{...},"errors":[...]}
  */
 
@@ -25,12 +25,12 @@ $lib = bench_lib();
 $lib->init(bench_config($db));
 
 // Bodies are built before the clock starts: the bench measures the library, not json_encode.
-$base = $phase * 10_000_000 + max(0, $worker) * 1_000_000;
+$base = $phase * 10_000_000 + $worker * 1_000_000;
 $date = time() - 3600;
 $calls = [];
 for ($i = 0; $i < $n; $i++) {
     // Workers start at different visitors, so concurrent processes rarely write the same dialog.
-    $visitor = $worker < 0 ? $i : ($i + $worker * 13) % BENCH_VISITORS;
+    $visitor = ($i + $worker * 13) % BENCH_VISITORS;
     $body = bench_update(583_000_000 + $base + $i, $base + $i + 1, $visitor, $date + intdiv($i, 10));
     $calls[] = [bench_webhook_request($channelId, strlen($body)), $body];
 }

@@ -37,11 +37,14 @@ function bench_log(string $message): void
     fwrite(STDERR, '  ' . $message . "\n");
 }
 
-/** The init() configuration for database $db, as a PHP-FPM worker of the CRM would pass it. */
-function bench_config(string $db, ?string $serverUrl = null): array
+/**
+ * The init() configuration for database $db, as a PHP-FPM worker of the CRM would pass it.
+ * $serverUrl replaces BENCH_MYSQL (the counting proxy; its URL carries ?prefer_socket=false).
+ */
+function bench_config(string $db, ?string $serverUrl = null, string $urlQuery = ''): array
 {
     return [
-        'database_url' => rtrim($serverUrl ?? bench_env('BENCH_MYSQL'), '/') . '/' . $db,
+        'database_url' => rtrim($serverUrl ?? bench_env('BENCH_MYSQL'), '/') . '/' . $db . $urlQuery,
         'storage_dir' => bench_env('BENCH_STORAGE'),
         'public_base_url' => 'https://crm.example.test/plugins/crmchats',
         'providers' => ['telegram' => ['api_base' => bench_env('BENCH_TG_API')]],
@@ -57,16 +60,19 @@ function bench_lib(): Crmchats
     return new Crmchats();
 }
 
-/** PDO on the bench server over TCP 127.0.0.1, like the library; real server-side prepares. */
+/**
+ * PDO on the bench server, over the same transport the library ends up on: the mysql crate, given
+ * mysql://...@127.0.0.1, asks the server for @@socket and reconnects over that unix socket
+ * (prefer_socket), so the floor uses the socket too (BENCH_MYSQL_SOCKET). Real server-side prepares.
+ */
 function bench_pdo(?string $db = null): PDO
 {
     $parts = parse_url(bench_env('BENCH_MYSQL'));
-    $dsn = sprintf(
-        'mysql:host=%s;port=%d;charset=utf8mb4%s',
-        $parts['host'] ?? '127.0.0.1',
-        $parts['port'] ?? 3306,
-        $db !== null ? ';dbname=' . $db : '',
-    );
+    $socket = getenv('BENCH_MYSQL_SOCKET');
+    $where = is_string($socket) && $socket !== ''
+        ? 'unix_socket=' . $socket
+        : sprintf('host=%s;port=%d', $parts['host'] ?? '127.0.0.1', $parts['port'] ?? 3306);
+    $dsn = 'mysql:' . $where . ';charset=utf8mb4' . ($db !== null ? ';dbname=' . $db : '');
     $pdo = new PDO($dsn, $parts['user'] ?? 'root', $parts['pass'] ?? '', [
         PDO::ATTR_ERRMODE => PDO::ERRMODE_EXCEPTION,
         PDO::ATTR_EMULATE_PREPARES => false,
@@ -81,7 +87,8 @@ function bench_run_sql_file(PDO $pdo, string $path, array $vars = []): void
 {
     $sql = strtr((string)file_get_contents($path), $vars);
     $statement = '';
-    foreach (preg_split('/\R/', $sql) ?: [] as $line) {
+    // Lines split on \n only: a byte-mode \R would also split UTF-8 text at its 0x85 bytes.
+    foreach (explode("\n", $sql) as $line) {
         $trimmed = trim($line);
         if ($trimmed === '' || str_starts_with($trimmed, '--')) {
             continue;
@@ -166,10 +173,13 @@ function bench_visitor(int $i): array
         'John', 'Emma', 'Lukas', 'Sofia', 'Ahmed'];
     static $handles = ['alex', 'masha', 'dima', 'anya', 'serg', 'olga', 'vanya', 'lena', 'nik', 'tanya',
         'john', 'emma', 'lukas', 'sofia', 'ahmed'];
-    static $last = ['Смирнов', 'Иванова', 'Кузнецов', 'Попова', 'Соколов', 'Лебедева', 'Новиков', 'Морозова',
-        'Petrov', 'Smith', 'Müller', 'García', null];
+    // Surnames agree with the first name's gender (even indexes of $first are men's names).
+    static $lastMen = ['Смирнов', 'Кузнецов', 'Соколов', 'Новиков', 'Петров', null];
+    static $lastWomen = ['Иванова', 'Попова', 'Лебедева', 'Морозова', 'Волкова', null];
+    static $lastLatin = ['Smith', 'Müller', 'García', 'Khan', null];
     $f = $i % count($first);
-    $l = $last[($i * 7) % count($last)];
+    $pool = $f >= 10 ? $lastLatin : ($f % 2 === 0 ? $lastMen : $lastWomen);
+    $l = $pool[intdiv($i, count($first)) % count($pool)];
     $username = ($i % 4 === 3) ? null : $handles[$f] . '_' . (1990 + $i % 20) . '_' . $i;
     $lang = ($f >= 10) ? 'en' : 'ru';
     return [5082317000 + $i * 7919, $first[$f], $l, $username, $lang];
@@ -235,4 +245,39 @@ function bench_webhook_request(int $channelId, int $bodyLength): array
         ],
         'query' => ['channel' => (string)$channelId],
     ];
+}
+
+/**
+ * The SQL and bound values of list_dialogs for a request: a copy of src/store/conversations.rs
+ * list_dialogs (default table prefix, identity 1), for EXPLAIN/ANALYZE. sqlcount.php compares it with
+ * the statement the library prepares, so a stale copy shows in the report.
+ *
+ * @return array{0:string, 1:list<mixed>}
+ */
+function bench_list_dialogs_sql(array $request): array
+{
+    $sql = 'SELECT d.id, d.channel_id, c.type AS channel_type, c.name AS channel_name, d.visitor_id, '
+        . 'v.external_id AS visitor_external_id, v.name AS visitor_name, v.username AS visitor_username, '
+        . 'v.avatar_attachment_id, d.status, d.last_message_text, d.last_message_direction, d.last_activity_at, '
+        . 'v.client_id, v.contact_id, d.inbound_count - COALESCE(r.read_count, 0) AS unread '
+        . 'FROM `app_crmchats_dialogs` d JOIN `app_crmchats_channels` c ON c.id = d.channel_id '
+        . 'JOIN `app_crmchats_visitors` v ON v.id = d.visitor_id '
+        . 'LEFT JOIN `app_crmchats_dialog_reads` r ON r.dialog_id = d.id AND r.operator_id = ? WHERE d.identity = ?';
+    $params = [$request['operator_id'], 1];
+    $sql .= ' AND d.status = ?';
+    $params[] = $request['status'];
+    if (isset($request['search'])) {
+        $sql .= ' AND (v.name LIKE ? OR v.username LIKE ? OR d.last_message_text LIKE ?)';
+        $pattern = '%' . addcslashes($request['search'], '\\%_') . '%';
+        array_push($params, $pattern, $pattern, $pattern);
+    }
+    if (isset($request['cursor'])) {
+        [$ms, $id] = explode('.', (string)base64_decode(strtr($request['cursor'], '-_', '+/')), 2);
+        $at = gmdate('Y-m-d H:i:s', intdiv((int)$ms, 1000)) . sprintf('.%03d', (int)$ms % 1000);
+        $sql .= ' AND (d.last_activity_at < ? OR (d.last_activity_at = ? AND d.id < ?))';
+        array_push($params, $at, $at, (int)$id);
+    }
+    $sql .= ' ORDER BY d.last_activity_at DESC, d.id DESC LIMIT ?';
+    $params[] = 51;
+    return [$sql, $params];
 }

@@ -23,8 +23,10 @@ apt_install() {
 need=()
 command -v php >/dev/null 2>&1 || need+=(php-cli)
 if command -v php >/dev/null 2>&1; then
-  php -m 2>/dev/null | grep -qi '^ffi$' || need+=(php-cli)
-  php -m 2>/dev/null | grep -qi '^pdo_mysql$' || need+=(php-mysql)
+  # Read the module list once: `php -m | grep -q` can die of SIGPIPE under pipefail.
+  modules=$(php -m 2>/dev/null || true)
+  grep -qix 'ffi' <<<"$modules" || need+=(php-cli)
+  grep -qix 'pdo_mysql' <<<"$modules" || need+=(php-mysql)
 else
   need+=(php-mysql)
 fi
