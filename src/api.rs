@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
 
 use base64::Engine;
+use mysql::PooledConn;
 use once_cell::sync::Lazy;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
@@ -21,7 +22,7 @@ use crate::outbound::{self, AttachmentSource, OutgoingAttachment, Reply};
 use crate::runtime::Runtime;
 use crate::storage::random_token;
 use crate::store::{
-    AttachmentRow, ChannelRecord, DialogListQuery, DialogRow, HostUser, MessageRow,
+    AttachmentRow, ChannelRecord, Db, DialogListQuery, DialogRow, HostUser, MessageRow,
 };
 use crate::time::Timestamp;
 
@@ -235,15 +236,15 @@ impl Crmchats {
             "messages.list" => self.messages_list(params),
             "messages.delete" => {
                 let p: MessageOperatorJson = parse(method, params)?;
-                self.operator(p.operator_id)?;
+                operator(&mut self.rt.store.db()?, p.operator_id)?;
                 outbound::delete_message(&self.rt, p.message_id, p.operator_id)?;
                 let message = self.rt.store.db()?.message(p.message_id)?;
                 Ok(json!({"message": self.message_json(&message, &[])}))
             }
             "dialogs.get" => {
                 let p: DialogOperatorJson = parse(method, params)?;
-                self.operator(p.operator_id)?;
                 let mut db = self.rt.store.db()?;
+                operator(&mut db, p.operator_id)?;
                 let dialog = db.dialog(p.dialog_id, p.operator_id)?;
                 let operators = db
                     .dialog_operators(&[dialog.id])?
@@ -253,8 +254,8 @@ impl Crmchats {
             }
             "dialogs.read" => {
                 let p: DialogOperatorJson = parse(method, params)?;
-                self.operator(p.operator_id)?;
                 let mut db = self.rt.store.db()?;
+                operator(&mut db, p.operator_id)?;
                 db.dialog(p.dialog_id, p.operator_id)?;
                 db.mark_read(p.dialog_id, p.operator_id)?;
                 Ok(json!({"dialog_id": p.dialog_id, "unread": 0}))
@@ -265,8 +266,9 @@ impl Crmchats {
             }
             "attachments.get" => {
                 let p: AttachmentOperatorJson = parse(method, params)?;
-                self.operator(p.operator_id)?;
-                let a = self.rt.store.db()?.attachment(p.attachment_id)?;
+                let mut db = self.rt.store.db()?;
+                operator(&mut db, p.operator_id)?;
+                let a = db.attachment(p.attachment_id)?;
                 let path = a.sha256.as_deref().and_then(|s| self.rt.files.path_of(s));
                 let Some(path) = path.filter(|p| p.exists()) else {
                     return Err(Error::NotFound(format!(
@@ -285,8 +287,8 @@ impl Crmchats {
             }
             "visitors.refresh_profile" => {
                 let p: VisitorOperatorJson = parse(method, params)?;
-                self.operator(p.operator_id)?;
                 let mut db = self.rt.store.db()?;
+                operator(&mut db, p.operator_id)?;
                 let visitor = db.visitor(p.visitor_id)?;
                 let channel = db.channel(visitor.channel_id)?;
                 self.rt.with_provider(&channel, |provider, ctx| {
@@ -327,7 +329,7 @@ impl Crmchats {
 
     pub fn send_message(&self, request: &Value) -> Result<Value> {
         let r: SendMessageJson = parse("request", request)?;
-        self.operator(r.operator_id)?;
+        operator(&mut self.rt.store.db()?, r.operator_id)?;
         let mut attachments = Vec::with_capacity(r.attachments.len());
         for (i, a) in r.attachments.into_iter().enumerate() {
             attachments.push(outgoing_attachment(i, a)?);
@@ -347,9 +349,9 @@ impl Crmchats {
 
     fn messages_list(&self, params: &Value) -> Result<Value> {
         let p: MessagesListJson = parse("messages.list", params)?;
-        self.operator(p.operator_id)?;
         let limit = page_size(p.limit)?;
         let mut db = self.rt.store.db()?;
+        operator(&mut db, p.operator_id)?;
         db.dialog(p.dialog_id, p.operator_id)?;
         let messages = db.messages(p.dialog_id, p.before_id, limit)?;
         let ids: Vec<i64> = messages.iter().map(|m| m.id).collect();
@@ -371,7 +373,6 @@ impl Crmchats {
 
     pub fn list_dialogs(&self, request: &Value) -> Result<Value> {
         let r: ListDialogsJson = parse("request", request)?;
-        self.operator(r.operator_id)?;
         let status = match r.status.as_deref().unwrap_or("open") {
             "all" => None,
             s @ ("open" | "closed") => Some(s),
@@ -398,6 +399,7 @@ impl Crmchats {
             after,
         };
         let mut db = self.rt.store.db()?;
+        operator(&mut db, r.operator_id)?;
         let (dialogs, more) = db.list_dialogs(&query)?;
         let ids: Vec<DialogId> = dialogs.iter().map(|d| d.id).collect();
         let mut operators = db.dialog_operators(&ids)?;
@@ -471,6 +473,7 @@ impl Crmchats {
         self.rt
             .store
             .update_channel(id, &record_of(&channel, &info))?;
+        self.rt.forget_channel(id);
         self.register_webhook(&channel)?;
         Ok(json!({"channel": self.channel_json(&self.rt.store.channel(id)?)}))
     }
@@ -486,6 +489,7 @@ impl Crmchats {
                 .with_provider(&channel, |p, ctx| p.delete_webhook(ctx))?;
             let error = removed.err().map(|e| e.to_string());
             self.rt.store.deactivate_channel(channel.id)?;
+            self.rt.forget_channel(channel.id);
             let state = if error.is_some() {
                 WebhookState::Failed
             } else {
@@ -533,14 +537,6 @@ impl Crmchats {
     }
 
     // --- shared ---------------------------------------------------------------------------------
-
-    /// The acting CRM user; unknown users may do nothing.
-    fn operator(&self, id: OperatorId) -> Result<HostUser> {
-        self.rt
-            .store
-            .host_user(id)?
-            .ok_or_else(|| Error::Forbidden(format!("operator_id {id} is not a user of this CRM")))
-    }
 
     fn channel_json(&self, c: &Channel) -> Value {
         let settings: Map<String, Value> = c
@@ -625,6 +621,12 @@ impl Crmchats {
             "edited_at": m.edited_at.map(|t| t.to_rfc3339()),
         })
     }
+}
+
+/// The acting CRM user; unknown users may do nothing.
+fn operator(db: &mut Db<PooledConn>, id: OperatorId) -> Result<HostUser> {
+    db.host_user(id)?
+        .ok_or_else(|| Error::Forbidden(format!("operator_id {id} is not a user of this CRM")))
 }
 
 fn operator_json(u: &HostUser) -> Value {

@@ -79,7 +79,7 @@ pub fn handle_webhook(rt: &Runtime, incoming: &IncomingWebhook) -> WebhookRespon
         Ok(db) => db,
         Err(e) => return unavailable(&e),
     };
-    let channel = match db.channel(incoming.channel_id) {
+    let channel = match rt.webhook_channel(&mut db, incoming.channel_id) {
         Ok(c) if c.active => c,
         Ok(_) | Err(StoreError::NotFound(_)) => {
             return WebhookResponse::text(404, "unknown channel")
@@ -193,27 +193,18 @@ fn fetch_file(
     fetched
 }
 
-/// Downloads the files of messages not stored yet; empty lists for everything else.
+/// Downloads the files of messages not stored yet (a redelivery downloads nothing again);
+/// empty lists for everything else.
 fn fetch_files(
     rt: &Runtime,
     db: &mut Db<PooledConn>,
     channel: &Channel,
     provider: &dyn Provider,
     ctx: &ProviderContext,
-    delivery_key: Option<&str>,
     events: &[InboundEvent],
-) -> Result<Option<Vec<Vec<FetchedFile>>>, StoreError> {
-    let has_files = |e: &InboundEvent| matches!(e, InboundEvent::Message(m) if !m.files.is_empty());
+) -> Result<Vec<Vec<FetchedFile>>, StoreError> {
     let mut files: Vec<Vec<FetchedFile>> = events.iter().map(|_| Vec::new()).collect();
-    if !events.iter().any(has_files) {
-        return Ok(Some(files));
-    }
-    // A redelivery must not download again: look before fetching.
-    if let Some(key) = delivery_key {
-        if db.delivery_seen(channel.id, key)? {
-            return Ok(None);
-        }
-    }
+    // A redelivery must not download again: stored messages are skipped.
     for (event, slot) in events.iter().zip(files.iter_mut()) {
         if let InboundEvent::Message(m) = event {
             if !m.files.is_empty() && !db.message_exists(channel.id, &m.external_id)? {
@@ -225,7 +216,7 @@ fn fetch_files(
             }
         }
     }
-    Ok(Some(files))
+    Ok(files)
 }
 
 fn store_events(
@@ -239,12 +230,13 @@ fn store_events(
 ) -> Result<StoredInbound, StoreError> {
     let mut result = StoredInbound::default();
     // Downloads happen before the transaction: they are slow and must hold no locks.
-    let Some(files) = fetch_files(rt, db, channel, provider, ctx, delivery_key, events)? else {
-        return Ok(result);
-    };
+    let files = fetch_files(rt, db, channel, provider, ctx, events)?;
 
     let mut tx = db.begin()?;
-    if let Some(key) = delivery_key {
+    // A single message is deduplicated by its own unique key (channel + message id), so its
+    // delivery needs no row of its own; other deliveries (edits, blocks, batches) are recorded.
+    let single_message = matches!(events, [InboundEvent::Message(_)]);
+    if let Some(key) = delivery_key.filter(|_| !single_message) {
         if !tx.claim_delivery(channel.id, key)? {
             return Ok(result); // a redelivery, or another process stored it meanwhile; rolled back on drop
         }

@@ -4,13 +4,16 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use mysql::PooledConn;
+
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::http::HttpAgents;
-use crate::model::{Channel, VisitorId};
+
+use crate::model::{Channel, ChannelId, VisitorId};
 use crate::providers::{provider_for, Provider, ProviderContext};
 use crate::storage::FileStorage;
-use crate::store::Store;
+use crate::store::{Db, Store, StoreResult};
 
 pub struct Runtime {
     pub config: Config,
@@ -19,7 +22,13 @@ pub struct Runtime {
     pub http: HttpAgents,
     /// When this process last looked at each visitor's profile state (bounded, see below).
     profile_checks: Mutex<HashMap<VisitorId, Instant>>,
+    /// Channels as webhooks last read them, for a few seconds (see CHANNEL_CACHE_TTL).
+    channels: Mutex<HashMap<ChannelId, (Instant, Channel)>>,
 }
+
+/// How long a process serves webhooks from its copy of a channel. Another process's change (a
+/// new secret, a deletion) is seen at most this late; this process's own changes at once.
+const CHANNEL_CACHE_TTL: Duration = Duration::from_secs(5);
 
 /// How often one process looks at a visitor's profile state in the database.
 const PROFILE_CHECK_INTERVAL: Duration = Duration::from_secs(600);
@@ -46,6 +55,7 @@ impl Runtime {
             files,
             http,
             profile_checks: Mutex::new(HashMap::new()),
+            channels: Mutex::new(HashMap::new()),
         })
     }
 
@@ -78,6 +88,34 @@ impl Runtime {
             agent: &agent,
         };
         Ok(f(provider, &ctx))
+    }
+
+    /// The channel a webhook is for, from this process's short-lived copy when fresh.
+    pub fn webhook_channel(&self, db: &mut Db<PooledConn>, id: ChannelId) -> StoreResult<Channel> {
+        let now = Instant::now();
+        {
+            let cache = self.channels.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some((at, channel)) = cache.get(&id) {
+                if now.duration_since(*at) < CHANNEL_CACHE_TTL {
+                    return Ok(channel.clone());
+                }
+            }
+        }
+        let channel = db.channel(id)?;
+        let mut cache = self.channels.lock().unwrap_or_else(|p| p.into_inner());
+        if cache.len() >= 1024 {
+            cache.clear();
+        }
+        cache.insert(id, (now, channel.clone()));
+        Ok(channel)
+    }
+
+    /// Drops this process's copy after the channel changed.
+    pub fn forget_channel(&self, id: ChannelId) {
+        self.channels
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&id);
     }
 
     /// True (and noted) when this process has not looked at the visitor's profile recently.

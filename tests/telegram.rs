@@ -67,6 +67,35 @@ fn creating_a_channel_checks_the_token_and_registers_the_webhook_with_a_secret()
 }
 
 #[test]
+fn a_new_webhook_secret_takes_effect_at_once_and_the_old_one_is_refused() {
+    let h = Harness::new();
+    let id = h.telegram_channel();
+    assert_eq!(h.post_fixture(id, "private_text").0, 200);
+    let new_secret = "rotated-Secret_42";
+    h.call(
+        "channels.update",
+        json!({"channel_id": id, "settings": {"webhook_secret": new_secret}}),
+    )
+    .unwrap();
+    assert_eq!(
+        h.tg.webhook().unwrap().secret_token.as_deref(),
+        Some(new_secret)
+    );
+    let (body, _) = fixture("private_photo_caption");
+    assert_eq!(
+        h.post(id, tg_headers(), body.as_bytes()).0,
+        403,
+        "the old secret"
+    );
+    let headers = json!({"X-Telegram-Bot-Api-Secret-Token": new_secret});
+    assert_eq!(
+        h.post(id, headers, body.as_bytes()).0,
+        200,
+        "the new secret"
+    );
+}
+
+#[test]
 fn check_with_a_revoked_token_reports_provider_unauthorized_with_telegrams_words() {
     let h = Harness::new();
     let err = h

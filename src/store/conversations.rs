@@ -250,14 +250,6 @@ impl<Q: Queryable> Db<'_, Q> {
 
     // --- webhook deliveries -------------------------------------------------------------------
 
-    pub fn delivery_seen(&mut self, channel_id: ChannelId, key: &str) -> StoreResult<bool> {
-        let sql = self.sql("SELECT 1 FROM {deliveries} WHERE channel_id = ? AND delivery_key = ?");
-        Ok(self
-            .q
-            .exec_first::<i64, _, _>(sql, (channel_id, key))?
-            .is_some())
-    }
-
     /// Records a delivery; false when it was already recorded (a redelivery, or a concurrent
     /// process handling the same one).
     pub fn claim_delivery(&mut self, channel_id: ChannelId, key: &str) -> StoreResult<bool> {

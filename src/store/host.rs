@@ -3,7 +3,7 @@
 use mysql::prelude::Queryable;
 use mysql::Row;
 
-use super::{Store, StoreResult};
+use super::{Db, Store, StoreResult};
 use crate::model::OperatorId;
 
 #[derive(Clone, Debug, PartialEq)]
@@ -41,20 +41,30 @@ fn user_from_row(mut row: Row) -> HostUser {
 
 impl Store {
     pub fn host_users(&self) -> StoreResult<Vec<HostUser>> {
-        let sql = self.sql(
-            "SELECT {user_id}, {user_name}, {user_login}, {user_is_admin} FROM {user_table} \
-             WHERE {user_identity} = ? ORDER BY {user_id}",
-        );
-        let rows: Vec<Row> = self.conn()?.exec(sql, (self.identity,))?;
-        Ok(rows.into_iter().map(user_from_row).collect())
+        self.db()?.host_users()
     }
 
     pub fn host_user(&self, id: OperatorId) -> StoreResult<Option<HostUser>> {
-        let sql = self.sql(
+        self.db()?.host_user(id)
+    }
+}
+
+impl<Q: Queryable> Db<'_, Q> {
+    pub fn host_users(&mut self) -> StoreResult<Vec<HostUser>> {
+        let sql = self.t.sql(
+            "SELECT {user_id}, {user_name}, {user_login}, {user_is_admin} FROM {user_table} \
+             WHERE {user_identity} = ? ORDER BY {user_id}",
+        );
+        let rows: Vec<Row> = self.q.exec(sql, (self.identity,))?;
+        Ok(rows.into_iter().map(user_from_row).collect())
+    }
+
+    pub fn host_user(&mut self, id: OperatorId) -> StoreResult<Option<HostUser>> {
+        let sql = self.t.sql(
             "SELECT {user_id}, {user_name}, {user_login}, {user_is_admin} FROM {user_table} \
              WHERE {user_id} = ? AND {user_identity} = ?",
         );
-        let row: Option<Row> = self.conn()?.exec_first(sql, (id, self.identity))?;
+        let row: Option<Row> = self.q.exec_first(sql, (id, self.identity))?;
         Ok(row.map(user_from_row))
     }
 }
