@@ -292,6 +292,39 @@ fn forged_or_missing_secret_is_refused_and_nothing_is_stored() {
 }
 
 #[test]
+fn a_storage_failure_answers_503_stores_nothing_and_the_retry_is_stored_once() {
+    let h = Harness::new();
+    let id = h.telegram_channel();
+    let mut conn = h.db.conn();
+    mysql::prelude::Queryable::query_drop(
+        &mut conn,
+        "RENAME TABLE app_crmchats_messages TO broken_messages",
+    )
+    .unwrap();
+    let (status, _) = h.post_fixture(id, "private_text");
+    assert_eq!(
+        status, 503,
+        "never 200 for a message that was not stored: Telegram retries"
+    );
+    mysql::prelude::Queryable::query_drop(
+        &mut conn,
+        "RENAME TABLE broken_messages TO app_crmchats_messages",
+    )
+    .unwrap();
+    assert_eq!(h.db.count("messages"), 0);
+    assert_eq!(
+        h.db.count("visitors"),
+        0,
+        "the transaction left nothing half-stored"
+    );
+    assert_eq!(h.db.count("dialogs"), 0);
+    assert_eq!(h.post_fixture(id, "private_text_redelivery").0, 200);
+    assert_eq!(h.post_fixture(id, "private_text").0, 200);
+    assert_eq!(h.db.count("messages"), 1);
+    assert_eq!(h.dialogs(ADMIN)[0]["unread"], 1);
+}
+
+#[test]
 fn malformed_body_is_400_and_unknown_channel_is_404_with_nothing_stored() {
     let h = Harness::new();
     let id = h.telegram_channel();
