@@ -4,7 +4,7 @@ use mysql::prelude::Queryable;
 use mysql::Row;
 use serde_json::{Map, Value};
 
-use super::{exec_write, Db, Store, StoreError, StoreResult};
+use super::{exec_write, Db, RowExt, Store, StoreError, StoreResult};
 use crate::model::{Channel, ChannelId, ChannelType, WebhookState};
 use crate::time::Timestamp;
 
@@ -23,27 +23,25 @@ const COLUMNS: &str =
                        webhook_error, active";
 
 fn channel_from_row(mut row: Row) -> StoreResult<Channel> {
-    let kind: String = row.take("type").unwrap_or_default();
-    let settings: String = row.take("settings").unwrap_or_default();
+    let kind: String = row.col("type").unwrap_or_default();
+    let settings: String = row.col("settings").unwrap_or_default();
     let settings = match serde_json::from_str::<Value>(&settings) {
         Ok(Value::Object(map)) => map,
         _ => Map::new(),
     };
     Ok(Channel {
-        id: row.take("id").unwrap_or_default(),
+        id: row.col("id").unwrap_or_default(),
         kind: ChannelType::parse(&kind)
             .ok_or_else(|| StoreError::Corrupt(format!("channel type `{kind}`")))?,
-        name: row.take("name").unwrap_or_default(),
-        external_id: row.take("external_id").unwrap_or_default(),
-        bot_name: row.take("bot_name").unwrap_or_default(),
-        token: row.take("token").unwrap_or_default(),
+        name: row.col("name").unwrap_or_default(),
+        external_id: row.col("external_id").unwrap_or_default(),
+        bot_name: row.col("bot_name").unwrap_or_default(),
+        token: row.col("token").unwrap_or_default(),
         settings,
-        webhook_secret: row.take("webhook_secret").unwrap_or_default(),
-        webhook_state: WebhookState::parse(
-            &row.take::<String, _>("webhook_state").unwrap_or_default(),
-        ),
-        webhook_error: row.take("webhook_error").unwrap_or_default(),
-        active: row.take::<i64, _>("active").unwrap_or_default() != 0,
+        webhook_secret: row.col("webhook_secret").unwrap_or_default(),
+        webhook_state: WebhookState::parse(&row.col::<String>("webhook_state").unwrap_or_default()),
+        webhook_error: row.col("webhook_error").unwrap_or_default(),
+        active: row.col::<i64>("active").unwrap_or_default() != 0,
     })
 }
 

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use mysql::prelude::Queryable;
 use mysql::{PooledConn, Row, Transaction, TxOpts, Value as SqlValue};
 
-use super::{exec_write, Store, StoreError, StoreResult, Tables};
+use super::{exec_write, RowExt, Store, StoreError, StoreResult, Tables};
 use crate::model::{
     AttachmentId, ChannelId, DialogId, Direction, MessageId, MessageStatus, OperatorId, Visitor,
     VisitorId, VisitorProfile,
@@ -154,22 +154,22 @@ const DIALOG_COLUMNS: &str = "d.id, d.channel_id, c.type AS channel_type, c.name
 
 fn dialog_from_row(mut r: Row, unread: i64) -> DialogRow {
     DialogRow {
-        id: r.take("id").unwrap_or_default(),
-        channel_id: r.take("channel_id").unwrap_or_default(),
-        channel_type: r.take("channel_type").unwrap_or_default(),
-        channel_name: r.take("channel_name").unwrap_or_default(),
-        visitor_id: r.take("visitor_id").unwrap_or_default(),
-        visitor_external_id: r.take("visitor_external_id").unwrap_or_default(),
-        visitor_name: r.take("visitor_name").unwrap_or_default(),
-        visitor_username: r.take("visitor_username").unwrap_or_default(),
-        visitor_avatar_id: r.take("avatar_attachment_id").unwrap_or_default(),
-        status: r.take("status").unwrap_or_default(),
-        last_message_text: r.take("last_message_text").unwrap_or_default(),
-        last_message_direction: r.take("last_message_direction").unwrap_or_default(),
-        last_activity_at: r.take("last_activity_at").unwrap_or(Timestamp(0)),
+        id: r.col("id").unwrap_or_default(),
+        channel_id: r.col("channel_id").unwrap_or_default(),
+        channel_type: r.col("channel_type").unwrap_or_default(),
+        channel_name: r.col("channel_name").unwrap_or_default(),
+        visitor_id: r.col("visitor_id").unwrap_or_default(),
+        visitor_external_id: r.col("visitor_external_id").unwrap_or_default(),
+        visitor_name: r.col("visitor_name").unwrap_or_default(),
+        visitor_username: r.col("visitor_username").unwrap_or_default(),
+        visitor_avatar_id: r.col("avatar_attachment_id").unwrap_or_default(),
+        status: r.col("status").unwrap_or_default(),
+        last_message_text: r.col("last_message_text").unwrap_or_default(),
+        last_message_direction: r.col("last_message_direction").unwrap_or_default(),
+        last_activity_at: r.col("last_activity_at").unwrap_or(Timestamp(0)),
         unread,
-        client_id: r.take("client_id").unwrap_or_default(),
-        contact_id: r.take("contact_id").unwrap_or_default(),
+        client_id: r.col("client_id").unwrap_or_default(),
+        contact_id: r.col("contact_id").unwrap_or_default(),
     }
 }
 
@@ -186,29 +186,29 @@ const MESSAGE_FROM: &str = "{messages} m JOIN {dialogs} d ON d.id = m.dialog_id 
     JOIN {visitors} v ON v.id = d.visitor_id LEFT JOIN {user_table} u ON u.{user_id} = m.author_operator_id";
 
 fn message_from_row(mut r: Row) -> MessageRow {
-    let author_type: String = r.take("author_type").unwrap_or_default();
-    let operator_name: Option<String> = r.take("operator_name").unwrap_or_default();
-    let visitor_name: String = r.take("visitor_name").unwrap_or_default();
+    let author_type: String = r.col("author_type").unwrap_or_default();
+    let operator_name: Option<String> = r.col("operator_name").unwrap_or_default();
+    let visitor_name: String = r.col("visitor_name").unwrap_or_default();
     MessageRow {
-        id: r.take("id").unwrap_or_default(),
-        dialog_id: r.take("dialog_id").unwrap_or_default(),
-        channel_id: r.take("channel_id").unwrap_or_default(),
-        direction: Direction::parse(&r.take::<String, _>("direction").unwrap_or_default()),
-        author_operator_id: r.take("author_operator_id").unwrap_or_default(),
+        id: r.col("id").unwrap_or_default(),
+        dialog_id: r.col("dialog_id").unwrap_or_default(),
+        channel_id: r.col("channel_id").unwrap_or_default(),
+        direction: Direction::parse(&r.col::<String>("direction").unwrap_or_default()),
+        author_operator_id: r.col("author_operator_id").unwrap_or_default(),
         author_name: match author_type.as_str() {
             "visitor" => visitor_name,
             "operator" => operator_name.unwrap_or_default(),
             _ => String::new(),
         },
         author_type,
-        visitor_id: r.take("visitor_id").unwrap_or_default(),
-        text: r.take("text").unwrap_or_default(),
-        external_id: r.take("external_id").unwrap_or_default(),
-        status: MessageStatus::parse(&r.take::<String, _>("status").unwrap_or_default()),
-        error_code: r.take("error_code").unwrap_or_default(),
-        error_message: r.take("error_message").unwrap_or_default(),
-        retry_after: r.take("retry_after").unwrap_or_default(),
-        created_at: r.take("created_at").unwrap_or(Timestamp(0)),
+        visitor_id: r.col("visitor_id").unwrap_or_default(),
+        text: r.col("text").unwrap_or_default(),
+        external_id: r.col("external_id").unwrap_or_default(),
+        status: MessageStatus::parse(&r.col::<String>("status").unwrap_or_default()),
+        error_code: r.col("error_code").unwrap_or_default(),
+        error_message: r.col("error_message").unwrap_or_default(),
+        retry_after: r.col("retry_after").unwrap_or_default(),
+        created_at: r.col("created_at").unwrap_or(Timestamp(0)),
         edited_at: r
             .take::<Option<SqlValue>, _>("edited_at")
             .flatten()
@@ -218,14 +218,14 @@ fn message_from_row(mut r: Row) -> MessageRow {
 
 fn attachment_from_row(mut r: Row) -> AttachmentRow {
     AttachmentRow {
-        id: r.take("id").unwrap_or_default(),
-        message_id: r.take("message_id").unwrap_or_default(),
-        name: r.take("name").unwrap_or_default(),
-        mime: r.take("mime").unwrap_or_default(),
-        size: r.take("size").unwrap_or_default(),
-        sha256: r.take("sha256").unwrap_or_default(),
-        error_code: r.take("error_code").unwrap_or_default(),
-        error_message: r.take("error_message").unwrap_or_default(),
+        id: r.col("id").unwrap_or_default(),
+        message_id: r.col("message_id").unwrap_or_default(),
+        name: r.col("name").unwrap_or_default(),
+        mime: r.col("mime").unwrap_or_default(),
+        size: r.col("size").unwrap_or_default(),
+        sha256: r.col("sha256").unwrap_or_default(),
+        error_code: r.col("error_code").unwrap_or_default(),
+        error_message: r.col("error_message").unwrap_or_default(),
     }
 }
 
@@ -315,14 +315,14 @@ impl<Q: Queryable> Db<'_, Q> {
         let mut r =
             row.ok_or_else(|| StoreError::NotFound(format!("visitor {id} does not exist")))?;
         Ok(Visitor {
-            id: r.take("id").unwrap_or_default(),
-            channel_id: r.take("channel_id").unwrap_or_default(),
-            external_id: r.take("external_id").unwrap_or_default(),
-            name: r.take("name").unwrap_or_default(),
-            username: r.take("username").unwrap_or_default(),
-            phone: r.take("phone").unwrap_or_default(),
-            avatar_attachment_id: r.take("avatar_attachment_id").unwrap_or_default(),
-            blocked: r.take::<i64, _>("blocked").unwrap_or_default() != 0,
+            id: r.col("id").unwrap_or_default(),
+            channel_id: r.col("channel_id").unwrap_or_default(),
+            external_id: r.col("external_id").unwrap_or_default(),
+            name: r.col("name").unwrap_or_default(),
+            username: r.col("username").unwrap_or_default(),
+            phone: r.col("phone").unwrap_or_default(),
+            avatar_attachment_id: r.col("avatar_attachment_id").unwrap_or_default(),
+            blocked: r.col::<i64>("blocked").unwrap_or_default() != 0,
         })
     }
 
@@ -450,7 +450,7 @@ impl<Q: Queryable> Db<'_, Q> {
         let row: Option<Row> = self.q.exec_first(sql, (operator_id, id, self.identity))?;
         let mut row =
             row.ok_or_else(|| StoreError::NotFound(format!("dialog {id} does not exist")))?;
-        let unread = row.take::<i64, _>("unread").unwrap_or_default();
+        let unread = row.col::<i64>("unread").unwrap_or_default();
         Ok(dialog_from_row(row, unread))
     }
 
@@ -500,7 +500,7 @@ impl<Q: Queryable> Db<'_, Q> {
             .into_iter()
             .take(query.limit)
             .map(|mut r| {
-                let unread = r.take::<i64, _>("unread").unwrap_or_default();
+                let unread = r.col::<i64>("unread").unwrap_or_default();
                 dialog_from_row(r, unread)
             })
             .collect();

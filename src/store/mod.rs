@@ -165,6 +165,18 @@ impl Store {
     }
 }
 
+/// Reads columns without ever panicking (`Row::take` panics on a value of another type): a
+/// missing column, NULL where a value was expected, or an odd legacy value gives `None`.
+pub(crate) trait RowExt {
+    fn col<T: mysql::prelude::FromValue>(&mut self, name: &str) -> Option<T>;
+}
+
+impl RowExt for mysql::Row {
+    fn col<T: mysql::prelude::FromValue>(&mut self, name: &str) -> Option<T> {
+        self.take_opt(name).and_then(Result::ok)
+    }
+}
+
 /// Runs a write and returns (affected rows, last insert id).
 pub(crate) fn exec_write<Q: Queryable>(
     q: &mut Q,
