@@ -10,7 +10,7 @@ CREATE TABLE IF NOT EXISTS `{prefix}crmchats_channels` (
   `bot_name` VARCHAR(255) NULL,
   `token` TEXT NOT NULL,
   `settings` LONGTEXT NOT NULL,
-  `webhook_secret` VARCHAR(255) NOT NULL,
+  `webhook_secret` VARCHAR(256) NOT NULL,
   `webhook_state` VARCHAR(16) NOT NULL DEFAULT 'none',
   `webhook_error` TEXT NULL,
   `active` TINYINT(1) NOT NULL DEFAULT 1,

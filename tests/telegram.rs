@@ -325,6 +325,33 @@ fn a_storage_failure_answers_503_stores_nothing_and_the_retry_is_stored_once() {
 }
 
 #[test]
+fn overlong_names_payloads_and_odd_mime_types_are_stored_not_refused() {
+    let h = Harness::new();
+    let id = h.telegram_channel();
+    let long_name = "Я".repeat(300);
+    let from = json!({"id": 42_i64, "first_name": long_name, "username": "u".repeat(300)});
+    let chat = json!({"id": 42_i64, "type": "private"});
+    let start = json!({"update_id": 1, "message": {"message_id": 1, "date": 1, "from": from, "chat": chat,
+        "text": format!("/start {}", "p".repeat(300))}});
+    assert_eq!(
+        h.post(id, tg_headers(), start.to_string().as_bytes()).0,
+        200
+    );
+    let doc = json!({"update_id": 2, "message": {"message_id": 2, "date": 2, "from": from, "chat": chat,
+        "document": {"file_id": "NOFILE", "file_unique_id": "x", "file_name": format!("{}.pdf", "д".repeat(400)),
+                     "mime_type": format!("application/{}", "x".repeat(200)), "file_size": 10}}});
+    assert_eq!(h.post(id, tg_headers(), doc.to_string().as_bytes()).0, 200);
+    let dialog = &h.dialogs(ADMIN)[0];
+    assert_eq!(
+        dialog["visitor"]["name"].as_str().unwrap().chars().count(),
+        255
+    );
+    let attachment = &h.messages(dialog["id"].as_i64().unwrap())[1]["attachments"][0];
+    assert!(attachment["name"].as_str().unwrap().ends_with(".pdf"));
+    assert_eq!(attachment["mime"], "application/octet-stream");
+}
+
+#[test]
 fn malformed_body_is_400_and_unknown_channel_is_404_with_nothing_stored() {
     let h = Harness::new();
     let id = h.telegram_channel();

@@ -399,7 +399,8 @@ impl Provider for Telegram {
             let start_payload = text
                 .strip_prefix("/start")
                 .filter(|rest| rest.is_empty() || rest.starts_with(' '))
-                .map(|rest| rest.trim().to_string())
+                // Deep-link payloads are at most 64 characters; a hand-typed one may be longer.
+                .map(|rest| rest.trim().chars().take(64).collect::<String>())
                 .filter(|p| !p.is_empty());
             let sent_at = msg
                 .get("date")

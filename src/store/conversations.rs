@@ -235,6 +235,40 @@ pub fn preview(text: &str) -> String {
     single_line.chars().take(255).collect()
 }
 
+/// At most `max` characters (VARCHAR lengths count characters): what a messenger sends may be
+/// longer than a column, and strict mode would refuse the whole webhook for it.
+pub fn fit(s: &str, max: usize) -> String {
+    s.chars().take(max).collect()
+}
+
+/// A file name cut to `max` characters, keeping a short extension.
+pub fn fit_file_name(name: &str, max: usize) -> String {
+    if name.chars().count() <= max {
+        return name.to_string();
+    }
+    match name.rsplit_once('.') {
+        Some((stem, ext)) if (1..=10).contains(&ext.chars().count()) => {
+            let keep = max - ext.chars().count() - 1;
+            format!("{}.{ext}", fit(stem, keep))
+        }
+        _ => fit(name, max),
+    }
+}
+
+/// A MIME type that fits its column and looks like `type/subtype`, else a generic one.
+pub fn sane_mime(mime: &str) -> &str {
+    let valid = mime.len() <= 127
+        && mime
+            .split_once('/')
+            .is_some_and(|(t, st)| !t.is_empty() && !st.is_empty())
+        && mime.bytes().all(|b| b.is_ascii_graphic());
+    if valid {
+        mime
+    } else {
+        "application/octet-stream"
+    }
+}
+
 fn like_pattern(s: &str) -> String {
     let escaped = s
         .replace('\\', "\\\\")
@@ -286,12 +320,12 @@ impl<Q: Queryable> Db<'_, Q> {
                 self.identity,
                 channel_id,
                 &p.external_id,
-                p.display_name(),
-                &p.first_name,
-                &p.last_name,
-                &p.username,
-                &p.phone,
-                &p.language,
+                fit(&p.display_name(), 255),
+                p.first_name.as_deref().map(|v| fit(v, 255)),
+                p.last_name.as_deref().map(|v| fit(v, 255)),
+                p.username.as_deref().map(|v| fit(v, 255)),
+                p.phone.as_deref().map(|v| fit(v, 64)),
+                p.language.as_deref().map(|v| fit(v, 16)),
                 now,
                 now,
             ),
@@ -407,7 +441,7 @@ impl<Q: Queryable> Db<'_, Q> {
             channel_id,
             visitor_id,
             visitor_id,
-            source,
+            source.map(|v| fit(v, 255)),
             preview(text),
             at,
             at,
@@ -751,8 +785,8 @@ impl<Q: Queryable> Db<'_, Q> {
             (
                 self.identity,
                 message_id,
-                a.name,
-                a.mime,
+                fit_file_name(a.name, 255),
+                sane_mime(a.mime),
                 a.size,
                 a.sha256,
                 a.file_ref,
@@ -815,5 +849,26 @@ impl<Q: Queryable> Db<'_, Q> {
             ),
         )?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn overlong_values_are_cut_to_their_columns() {
+        assert_eq!(fit("абв", 2), "аб");
+        let long = format!("{}.pdf", "я".repeat(300));
+        let cut = fit_file_name(&long, 255);
+        assert_eq!(cut.chars().count(), 255);
+        assert!(cut.ends_with(".pdf"));
+        assert_eq!(fit_file_name("short.txt", 255), "short.txt");
+        assert_eq!(sane_mime("image/png"), "image/png");
+        assert_eq!(
+            sane_mime(&format!("application/{}", "x".repeat(150))),
+            "application/octet-stream"
+        );
+        assert_eq!(sane_mime("nonsense"), "application/octet-stream");
     }
 }
