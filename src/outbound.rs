@@ -2,6 +2,7 @@
 //! the messenger refused stays in the history as `failed` with the reason: nothing is lost.
 
 use std::fs::File;
+use std::io::Read;
 use std::path::PathBuf;
 
 use serde_json::json;
@@ -54,17 +55,7 @@ pub fn send_reply(rt: &Runtime, reply: Reply) -> Result<MessageId> {
 
     let mut saved = Vec::with_capacity(reply.attachments.len());
     for (i, a) in reply.attachments.into_iter().enumerate() {
-        let field = format!("attachments[{i}]");
-        let stored = match a.source {
-            AttachmentSource::Path(path) => {
-                let mut file = File::open(&path).map_err(|e| {
-                    Error::invalid(&format!("{field}.path"), format!("{}: {e}", path.display()))
-                })?;
-                rt.files.save_reader(&mut file)
-            }
-            AttachmentSource::Bytes(bytes) => rt.files.save_reader(&mut &bytes[..]),
-        }
-        .map_err(|e| Error::Storage(format!("{field}: {e}")))?;
+        let stored = save_attachment(rt, &format!("attachments[{i}]"), a.source)?;
         saved.push(SavedFile {
             stored,
             name: a.name,
@@ -114,8 +105,11 @@ pub fn send_reply(rt: &Runtime, reply: Reply) -> Result<MessageId> {
     }
     tx.mark_read(dialog.id, reply.operator_id)?;
     tx.commit()?;
+    // The connection is not held idle through a long upload: a server with a short wait_timeout
+    // would drop it, and the outcome could not be recorded.
+    drop(db);
 
-    let outcome = if channel.active {
+    let delivery = if channel.active {
         rt.with_provider(&channel, |provider, ctx| {
             deliver(
                 rt,
@@ -125,24 +119,106 @@ pub fn send_reply(rt: &Runtime, reply: Reply) -> Result<MessageId> {
                 &reply.text,
                 &saved,
             )
-        })?
+        })
+        .unwrap_or_else(|e| Delivery::failed(ProviderError::Unsupported(e.to_string())))
     } else {
-        Err(ProviderError::Rejected(format!(
+        Delivery::failed(ProviderError::Rejected(format!(
             "channel `{}` was deleted",
             channel.name
         )))
     };
-    match outcome {
-        Ok(external_id) => db.set_message_sent(message_id, &external_id)?,
-        Err(e) => {
-            log::warn!("dialog {}: message {message_id} not sent: {e}", dialog.id);
-            db.set_message_failed(message_id, e.code(), &e.to_string(), e.retry_after())?;
-            if matches!(e, ProviderError::VisitorBlocked(_)) {
-                db.set_visitor_blocked(dialog.visitor_id, true)?;
-            }
-        }
+    if let Err(e) = record_delivery(rt, message_id, dialog.visitor_id, &delivery) {
+        // The message is stored and may have reached the visitor: it is never reported as lost.
+        log::error!(
+            "dialog {}: outcome of message {message_id} not recorded: {e}",
+            dialog.id
+        );
     }
     Ok(message_id)
+}
+
+/// Largest file an operator may attach, whatever the messenger (each has its own, lower limit).
+const MAX_ATTACHMENT_BYTES: u64 = 100 * 1024 * 1024;
+
+/// Copies an operator's attachment into storage. A path must name a readable regular file (the
+/// PHP caller passes upload temp files, e.g. after `is_uploaded_file()`).
+fn save_attachment(rt: &Runtime, field: &str, source: AttachmentSource) -> Result<StoredFile> {
+    let too_large = || {
+        Error::invalid(
+            field,
+            format!("is larger than {} MB", MAX_ATTACHMENT_BYTES >> 20),
+        )
+    };
+    let stored = match source {
+        AttachmentSource::Path(path) => {
+            let bad_path = |why: String| {
+                Error::invalid(
+                    &format!("{field}.path"),
+                    format!("{}: {why}", path.display()),
+                )
+            };
+            let meta = std::fs::metadata(&path).map_err(|e| bad_path(e.to_string()))?;
+            if !meta.is_file() {
+                return Err(bad_path("not a regular file".into()));
+            }
+            if meta.len() > MAX_ATTACHMENT_BYTES {
+                return Err(too_large());
+            }
+            let file = File::open(&path).map_err(|e| bad_path(e.to_string()))?;
+            rt.files.save_reader(&mut file.take(MAX_ATTACHMENT_BYTES))
+        }
+        AttachmentSource::Bytes(bytes) => {
+            if bytes.len() as u64 > MAX_ATTACHMENT_BYTES {
+                return Err(too_large());
+            }
+            rt.files.save_reader(&mut &bytes[..])
+        }
+    };
+    stored.map_err(|e| Error::Storage(format!("{field}: {e}")))
+}
+
+/// What reached the messenger: the first part's id, and the error that stopped the rest.
+struct Delivery {
+    first_id: Option<String>,
+    error: Option<ProviderError>,
+}
+
+impl Delivery {
+    fn failed(e: ProviderError) -> Self {
+        Delivery {
+            first_id: None,
+            error: Some(e),
+        }
+    }
+}
+
+fn record_delivery(
+    rt: &Runtime,
+    message_id: MessageId,
+    visitor_id: i64,
+    delivery: &Delivery,
+) -> Result<()> {
+    let mut db = rt.store.db()?;
+    match (&delivery.first_id, &delivery.error) {
+        (Some(id), None) => db.set_message_sent(message_id, id, None)?,
+        // Something reached the visitor: the message counts as sent, with what failed after it,
+        // so nobody resends the part that arrived.
+        (Some(id), Some(e)) => {
+            let why = format!("only partly sent: {e}");
+            db.set_message_sent(message_id, id, Some((e.code(), why.as_str())))?
+        }
+        (None, error) => {
+            let e = error
+                .clone()
+                .unwrap_or_else(|| ProviderError::Rejected("nothing to send".into()));
+            log::warn!("message {message_id} not sent: {e}");
+            db.set_message_failed(message_id, e.code(), &e.to_string(), e.retry_after())?;
+        }
+    }
+    if let Some(ProviderError::VisitorBlocked(_)) = &delivery.error {
+        db.set_visitor_blocked(visitor_id, true)?;
+    }
+    Ok(())
 }
 
 /// Sends text and files; the text rides as the first file's caption when it fits.
@@ -153,28 +229,48 @@ fn deliver(
     to: &str,
     text: &str,
     files: &[SavedFile],
-) -> Result<String, ProviderError> {
+) -> Delivery {
     const CAPTION_LIMIT: usize = 1024;
     let caption_fits = !text.is_empty() && text.chars().count() <= CAPTION_LIMIT;
-    let mut first_id = None;
+    let mut delivery = Delivery {
+        first_id: None,
+        error: None,
+    };
+    let mut note = |sent: Result<String, ProviderError>| match sent {
+        Ok(id) => {
+            delivery.first_id.get_or_insert(id);
+            true
+        }
+        Err(e) => {
+            delivery.error = Some(e);
+            false
+        }
+    };
     if files.is_empty() || (!text.is_empty() && !caption_fits) {
-        first_id = Some(provider.send_text(ctx, to, text)?.external_id);
+        if !note(provider.send_text(ctx, to, text).map(|s| s.external_id)) {
+            return delivery;
+        }
     }
     for (i, f) in files.iter().enumerate() {
-        let path = rt.files.path_of(&f.stored.sha256).ok_or_else(|| {
-            ProviderError::Io(format!("stored file {} is missing", f.stored.sha256))
-        })?;
-        let caption = (i == 0 && caption_fits).then_some(text);
-        let file = OutgoingFile {
-            path: &path,
-            name: &f.name,
-            mime: &f.mime,
-            size: f.stored.size,
-        };
-        let sent = provider.send_file(ctx, to, &file, caption)?;
-        first_id.get_or_insert(sent.external_id);
+        let sent = rt
+            .files
+            .path_of(&f.stored.sha256)
+            .ok_or_else(|| ProviderError::Io(format!("stored file {} is missing", f.stored.sha256)))
+            .and_then(|path| {
+                let caption = (i == 0 && caption_fits).then_some(text);
+                let file = OutgoingFile {
+                    path: &path,
+                    name: &f.name,
+                    mime: &f.mime,
+                    size: f.stored.size,
+                };
+                provider.send_file(ctx, to, &file, caption)
+            });
+        if !note(sent.map(|s| s.external_id)) {
+            break;
+        }
     }
-    first_id.ok_or_else(|| ProviderError::Rejected("nothing to send".into()))
+    delivery
 }
 
 /// Deletes an operator's own sent message at the messenger and records the deletion.

@@ -727,6 +727,56 @@ fn provider_errors_are_stored_as_failed_messages_with_stable_codes() {
 }
 
 #[test]
+fn a_partly_sent_message_counts_as_sent_and_says_what_failed() {
+    let h = Harness::new();
+    let id = h.telegram_channel();
+    h.post_fixture(id, "private_text");
+    let dialog_id = only_dialog(&h)["id"].as_i64().unwrap();
+    use base64::Engine;
+    let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
+    h.tg.fail_next(
+        "sendDocument",
+        400,
+        &api_fixture("error_400_chat_not_found"),
+    );
+    let request = json!({"dialog_id": dialog_id, "operator_id": ADMIN, "text": "photo and invoice",
+    "attachments": [
+        {"data_base64": b64(b"\x89PNG\r\n\x1a\nphoto"), "name": "p.png", "mime": "image/png"},
+        {"data_base64": b64(b"%PDF-1.4 invoice"), "name": "invoice.pdf", "mime": "application/pdf"},
+    ]});
+    let message = h.app.send_message(&request).unwrap()["message"].clone();
+    assert_eq!(
+        message["status"], "sent",
+        "the photo with its caption reached the visitor"
+    );
+    assert!(message["external_id"].as_str().is_some());
+    assert_eq!(message["error"]["code"], "provider_rejected");
+    assert!(
+        message["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("partly sent"),
+        "{message}"
+    );
+}
+
+#[test]
+fn attachment_paths_must_be_regular_files() {
+    let h = Harness::new();
+    let id = h.telegram_channel();
+    h.post_fixture(id, "private_text");
+    let dialog_id = only_dialog(&h)["id"].as_i64().unwrap();
+    for path in ["/dev/zero", "/tmp"] {
+        let request =
+            json!({"dialog_id": dialog_id, "operator_id": ADMIN, "attachments": [{"path": path}]});
+        let err = h.app.send_message(&request).unwrap_err();
+        assert_eq!(err.code(), "invalid_argument", "{path}: {err}");
+        assert!(err.to_string().contains("regular file"), "{err}");
+    }
+    assert_eq!(h.db.count("messages"), 1);
+}
+
+#[test]
 fn a_down_provider_keeps_the_reply_as_failed_provider_unavailable() {
     let h = Harness::new();
     let id = h.telegram_channel();

@@ -739,12 +739,19 @@ impl<Q: Queryable> Db<'_, Q> {
         Ok(())
     }
 
-    pub fn set_message_sent(&mut self, id: MessageId, external_id: &str) -> StoreResult<()> {
+    /// Sent: the messenger's id, and what failed after the first part when it was only partly sent.
+    pub fn set_message_sent(
+        &mut self,
+        id: MessageId,
+        external_id: &str,
+        partial_error: Option<(&str, &str)>,
+    ) -> StoreResult<()> {
         let sql = self.sql(
-            "UPDATE {messages} SET status = 'sent', external_id = ?, error_code = NULL, error_message = NULL, \
+            "UPDATE {messages} SET status = 'sent', external_id = ?, error_code = ?, error_message = ?, \
              retry_after = NULL WHERE id = ?",
         );
-        self.q.exec_drop(sql, (external_id, id))?;
+        let (code, message) = partial_error.unzip();
+        self.q.exec_drop(sql, (external_id, code, message, id))?;
         Ok(())
     }
 
