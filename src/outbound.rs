@@ -246,10 +246,9 @@ fn deliver(
             false
         }
     };
-    if files.is_empty() || (!text.is_empty() && !caption_fits) {
-        if !note(provider.send_text(ctx, to, text).map(|s| s.external_id)) {
-            return delivery;
-        }
+    let text_apart = files.is_empty() || (!text.is_empty() && !caption_fits);
+    if text_apart && !note(provider.send_text(ctx, to, text).map(|s| s.external_id)) {
+        return delivery;
     }
     for (i, f) in files.iter().enumerate() {
         let sent = rt
