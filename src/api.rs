@@ -268,7 +268,15 @@ impl Crmchats {
                 let p: AttachmentOperatorJson = parse(method, params)?;
                 let mut db = self.rt.store.db()?;
                 operator(&mut db, p.operator_id)?;
-                let a = db.attachment(p.attachment_id)?;
+                let mut a = db.attachment(p.attachment_id)?;
+                // A download that failed when the message came is tried again now.
+                if a.sha256.is_none() && a.error_code.as_deref() != Some("file_too_large") {
+                    match ingest::retry_attachment(&self.rt, &mut db, a.id) {
+                        Ok(true) => a = db.attachment(a.id)?,
+                        Ok(false) => {}
+                        Err(e) => log::warn!("attachment {}: download retry failed: {e}", a.id),
+                    }
+                }
                 let path = a.sha256.as_deref().and_then(|s| self.rt.files.path_of(s));
                 let Some(path) = path.filter(|p| p.exists()) else {
                     return Err(Error::NotFound(format!(

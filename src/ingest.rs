@@ -6,15 +6,21 @@
 //! nothing half-stored and a redelivery finds its key and stores nothing again.
 
 use std::collections::BTreeMap;
+use std::io::Write;
 
+use mysql::prelude::Queryable;
 use mysql::PooledConn;
 
 use serde_json::json;
 
 use crate::error::{Error, Result};
-use crate::model::{Channel, ChannelId, InboundEvent, InboundFile, VisitorId};
+use crate::model::{
+    AttachmentId, AttachmentKind, Channel, ChannelId, InboundEvent, InboundFile, InboundMessage,
+    MessageId, VisitorId,
+};
 use crate::providers::{HttpReply, Provider, ProviderContext, ProviderError, WebhookRequest};
 use crate::runtime::Runtime;
+use crate::storage::StoredFile;
 use crate::store::{Db, NewAttachment, NewInboundMessage, StoreError, StoredInbound};
 use crate::time::Timestamp;
 
@@ -64,6 +70,15 @@ struct FetchedFile {
     sha256: Option<String>,
     file_ref: String,
     error: Option<ProviderError>,
+}
+
+/// Why a webhook could not be stored; the messenger is answered 503 and retries.
+#[derive(Debug, thiserror::Error)]
+enum IngestFailure {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("attachment storage: {0}")]
+    Files(String),
 }
 
 /// How long a failed name/avatar lookup waits before it is tried again.
@@ -164,33 +179,94 @@ fn fetch_file(
     ctx: &ProviderContext,
     file: &InboundFile,
 ) -> FetchedFile {
-    let mime = file
-        .mime
-        .clone()
-        .unwrap_or_else(|| "application/octet-stream".into());
     let mut fetched = FetchedFile {
         name: file.name.clone().unwrap_or_else(|| "file".into()),
-        mime,
+        mime: file
+            .mime
+            .clone()
+            .unwrap_or_else(|| "application/octet-stream".into()),
         size: file.size.unwrap_or(0),
         sha256: None,
         file_ref: file.file_ref.clone(),
         error: None,
     };
-    match rt
-        .files
-        .save_with(|sink| provider.download(ctx, file, sink))
-    {
-        Ok((stored, downloaded)) => {
+    match download(rt, provider, ctx, file) {
+        Ok((stored, suggested_name)) => {
             fetched.size = stored.size;
             fetched.sha256 = Some(stored.sha256);
             if file.name.is_none() {
-                fetched.name = downloaded.suggested_name.unwrap_or(fetched.name);
+                fetched.name = suggested_name.unwrap_or(fetched.name);
             }
         }
-        // The message is stored anyway; the attachment keeps its error and file_ref.
+        // The message is stored anyway; the attachment keeps its error and file_ref, and the
+        // download is tried again when an operator opens it (attachments.get).
         Err(e) => fetched.error = Some(e),
     }
     fetched
+}
+
+/// Streams a provider's file into storage. A failure to write our own disk comes back as
+/// `ProviderError::Io`, whatever the provider made of it.
+fn download(
+    rt: &Runtime,
+    provider: &dyn Provider,
+    ctx: &ProviderContext,
+    file: &InboundFile,
+) -> Result<(StoredFile, Option<String>), ProviderError> {
+    rt.files.save_with(|sink| {
+        let mut sink = WriteErrorFlag {
+            inner: sink,
+            error: None,
+        };
+        let result = provider.download(ctx, file, &mut sink);
+        match sink.error {
+            Some(e) => Err(ProviderError::Io(e.to_string())),
+            None => result.map(|d| d.suggested_name),
+        }
+    })
+}
+
+/// Remembers a write error, so a full disk is not taken for a failing messenger.
+struct WriteErrorFlag<'a> {
+    inner: &'a mut dyn Write,
+    error: Option<std::io::Error>,
+}
+
+impl Write for WriteErrorFlag<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.inner
+            .write(buf)
+            .inspect_err(|e| self.error = Some(std::io::Error::new(e.kind(), e.to_string())))
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner
+            .flush()
+            .inspect_err(|e| self.error = Some(std::io::Error::new(e.kind(), e.to_string())))
+    }
+}
+
+/// Downloads a message attachment whose first download failed; true when the file is now stored.
+pub fn retry_attachment(
+    rt: &Runtime,
+    db: &mut Db<PooledConn>,
+    attachment_id: AttachmentId,
+) -> Result<bool> {
+    let Some((channel_id, file_ref)) = db.attachment_origin(attachment_id)? else {
+        return Ok(false);
+    };
+    let channel = db.channel(channel_id)?;
+    let file = InboundFile {
+        file_ref,
+        name: None,
+        mime: None,
+        size: None,
+        kind: AttachmentKind::Document,
+    };
+    let downloaded =
+        rt.with_provider(&channel, |provider, ctx| download(rt, provider, ctx, &file))?;
+    let (stored, _) = downloaded?;
+    db.set_attachment_file(attachment_id, &stored.sha256, stored.size)?;
+    Ok(true)
 }
 
 /// Downloads the files of messages not stored yet (a redelivery downloads nothing again);
@@ -227,10 +303,18 @@ fn store_events(
     ctx: &ProviderContext,
     delivery_key: Option<&str>,
     events: &[InboundEvent],
-) -> Result<StoredInbound, StoreError> {
+) -> Result<StoredInbound, IngestFailure> {
     let mut result = StoredInbound::default();
     // Downloads happen before the transaction: they are slow and must hold no locks.
     let files = fetch_files(rt, db, channel, provider, ctx, events)?;
+    // Our own disk failing is not the messenger's fault: answer 5xx so the file comes again.
+    if let Some(e) = files.iter().flatten().find_map(|f| {
+        f.error
+            .as_ref()
+            .filter(|e| matches!(e, ProviderError::Io(_)))
+    }) {
+        return Err(IngestFailure::Files(e.to_string()));
+    }
 
     let mut tx = db.begin()?;
     // A single message is deduplicated by its own unique key (channel + message id), so its
@@ -245,70 +329,20 @@ fn store_events(
     for (event, fetched) in events.iter().zip(files) {
         match event {
             InboundEvent::Message(m) => {
-                let preview = if m.text.is_empty() {
-                    fetched
-                        .first()
-                        .map(|f| format!("📎 {}", f.name))
-                        .unwrap_or_default()
-                } else {
-                    m.text.clone()
-                };
-                let (visitor_id, _) = tx.upsert_visitor(channel.id, &m.visitor)?;
-                let (dialog_id, new_dialog) = tx.dialog_for_inbound(
-                    channel.id,
-                    visitor_id,
-                    m.start_payload.as_deref(),
-                    &preview,
-                    now,
-                )?;
-                let message = NewInboundMessage {
-                    channel_id: channel.id,
-                    dialog_id,
-                    external_id: &m.external_id,
-                    text: &m.text,
-                    sent_at: m.sent_at,
-                };
-                let Some(message_id) = tx.insert_inbound_message(&message)? else {
-                    // Stored concurrently under another delivery key: keep the first copy only.
+                if store_message(&mut tx, channel.id, m, &fetched, now, &mut result)?.is_none() {
+                    // Stored concurrently under another delivery: keep the first copy only.
                     return Ok(StoredInbound::default());
-                };
-                for f in &fetched {
-                    let error_code = f.error.as_ref().map(|e| e.code());
-                    let error_message = f.error.as_ref().map(|e| e.to_string());
-                    tx.insert_attachment(
-                        Some(message_id),
-                        &NewAttachment {
-                            name: &f.name,
-                            mime: &f.mime,
-                            size: f.size,
-                            sha256: f.sha256.as_deref(),
-                            file_ref: Some(&f.file_ref),
-                            error_code,
-                            error_message: error_message.as_deref(),
-                        },
-                    )?;
                 }
-                if new_dialog {
-                    tx.log_event(
-                        Some(dialog_id),
-                        Some(message_id),
-                        None,
-                        "dialog_opened",
-                        &json!({"source": m.start_payload}),
-                    )?;
-                    result.new_dialog_ids.push(dialog_id);
-                }
-                result.message_ids.push(message_id);
-                push_unique(&mut result.visitor_ids, visitor_id);
             }
             InboundEvent::Edited {
                 external_id,
+                visitor,
                 text,
+                sent_at,
                 edited_at,
-                ..
             } => {
-                if let Some(old) = tx.message_by_external_id(channel.id, external_id)? {
-                    if old.text != *text {
+                match tx.message_by_external_id(channel.id, external_id)? {
+                    Some(old) if old.text != *text => {
                         tx.log_event(
                             Some(old.dialog_id),
                             Some(old.id),
@@ -317,6 +351,25 @@ fn store_events(
                             &json!({"previous_text": old.text, "text": text}),
                         )?;
                         tx.edit_message_text(old.id, text, *edited_at)?;
+                    }
+                    Some(_) => {}
+                    // The edit overtook its message (whose delivery failed or is in flight): the
+                    // edit carries the whole message, so it is stored now; the original, when it
+                    // comes, is a duplicate.
+                    None => {
+                        let message = InboundMessage {
+                            external_id: external_id.clone(),
+                            visitor: visitor.clone(),
+                            text: text.clone(),
+                            files: Vec::new(),
+                            sent_at: *sent_at,
+                            start_payload: None,
+                        };
+                        if let Some(id) =
+                            store_message(&mut tx, channel.id, &message, &[], now, &mut result)?
+                        {
+                            tx.edit_message_text(id, text, *edited_at)?;
+                        }
                     }
                 }
             }
@@ -335,6 +388,68 @@ fn store_events(
     }
     tx.commit()?;
     Ok(result)
+}
+
+/// Stores a visitor's message in their open dialog (opened if needed); None when the channel
+/// already has a message with this id.
+fn store_message<Q: Queryable>(
+    tx: &mut Db<'_, Q>,
+    channel_id: ChannelId,
+    m: &InboundMessage,
+    fetched: &[FetchedFile],
+    now: Timestamp,
+    result: &mut StoredInbound,
+) -> Result<Option<MessageId>, StoreError> {
+    let preview = match (m.text.is_empty(), fetched.first()) {
+        (true, Some(f)) => format!("📎 {}", f.name),
+        _ => m.text.clone(),
+    };
+    let (visitor_id, _) = tx.upsert_visitor(channel_id, &m.visitor)?;
+    let (dialog_id, new_dialog) = tx.dialog_for_inbound(
+        channel_id,
+        visitor_id,
+        m.start_payload.as_deref(),
+        &preview,
+        now,
+    )?;
+    let message = NewInboundMessage {
+        channel_id,
+        dialog_id,
+        external_id: &m.external_id,
+        text: &m.text,
+        sent_at: m.sent_at,
+    };
+    let Some(message_id) = tx.insert_inbound_message(&message)? else {
+        return Ok(None);
+    };
+    for f in fetched {
+        let error_message = f.error.as_ref().map(|e| e.to_string());
+        tx.insert_attachment(
+            Some(message_id),
+            &NewAttachment {
+                name: &f.name,
+                mime: &f.mime,
+                size: f.size,
+                sha256: f.sha256.as_deref(),
+                file_ref: Some(&f.file_ref),
+                error_code: f.error.as_ref().map(|e| e.code()),
+                error_message: error_message.as_deref(),
+            },
+        )?;
+    }
+    if new_dialog {
+        tx.log_event(
+            Some(dialog_id),
+            Some(message_id),
+            None,
+            "dialog_opened",
+            &json!({"source": m.start_payload}),
+        )?;
+        result.new_dialog_ids.push(dialog_id);
+    }
+    result.message_ids.push(message_id);
+    push_unique(&mut result.visitor_ids, visitor_id);
+    Ok(Some(message_id))
 }
 
 fn push_unique(ids: &mut Vec<VisitorId>, id: VisitorId) {
@@ -359,7 +474,7 @@ pub fn refresh_visitor_profile(
             return Ok(());
         }
         let tried_before = Timestamp(Timestamp::now().millis() - PROFILE_RETRY_MS);
-        if !db.visitor_profile_due(visitor_id, tried_before)? {
+        if !db.claim_profile_check(visitor_id, tried_before)? {
             return Ok(());
         }
     }

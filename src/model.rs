@@ -244,6 +244,8 @@ pub enum InboundEvent {
         external_id: String,
         visitor: VisitorProfile,
         text: String,
+        /// When the message was first sent (an edit may arrive before its message).
+        sent_at: Timestamp,
         edited_at: Timestamp,
     },
     VisitorBlocked {

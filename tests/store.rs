@@ -156,3 +156,40 @@ fn a_missing_avatar_is_looked_up_again_later_and_on_demand() {
     assert!(refreshed["visitor"]["avatar_url"].as_str().is_some());
     assert_eq!(refreshed["visitor"]["name"], "Алексей Смирнов");
 }
+
+#[test]
+fn racing_first_messages_of_a_new_visitor_look_the_profile_up_once() {
+    let db = TestDb::create();
+    let tg = FakeTelegram::start(TG_TOKEN);
+    let storage = TempDir::new("race");
+    let cfg = config(&db, &tg, &storage);
+    let first = Crmchats::open(&cfg).unwrap();
+    let created = first
+        .call(
+            "channels.create",
+            &json!({"type": "telegram", "name": "Bot", "token": TG_TOKEN,
+            "settings": {"webhook_secret": TG_SECRET}}),
+        )
+        .unwrap();
+    let channel_id = created["channel"]["id"].as_i64().unwrap();
+    // Six PHP processes, each with a message of the same new visitor.
+    let instances: Vec<Crmchats> = (0..6).map(|_| Crmchats::open(&cfg).unwrap()).collect();
+    std::thread::scope(|s| {
+        for (i, app) in instances.iter().enumerate() {
+            s.spawn(move || {
+                let update = json!({"update_id": 10 + i, "message": {"message_id": 10 + i, "date": 1,
+                    "from": {"id": 777_i64, "first_name": "Ann"}, "chat": {"id": 777_i64, "type": "private"},
+                    "text": format!("msg {i}")}});
+                let request = json!({"channel_id": channel_id, "headers": {"X-Telegram-Bot-Api-Secret-Token": TG_SECRET}});
+                let answer = app.handle_webhook(&request, update.to_string().as_bytes()).unwrap();
+                assert_eq!(answer["status"], 200);
+            });
+        }
+    });
+    assert_eq!(db.count("messages"), 6);
+    assert_eq!(
+        tg.calls("getUserProfilePhotos").len(),
+        1,
+        "one process claimed the lookup"
+    );
+}

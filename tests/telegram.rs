@@ -533,6 +533,86 @@ fn edited_message_updates_the_text_and_keeps_the_previous_one_in_history() {
 }
 
 #[test]
+fn an_edit_that_overtakes_its_message_is_stored_and_the_late_original_is_a_duplicate() {
+    let h = Harness::new();
+    let id = h.telegram_channel();
+    let edit = json!({"update_id": 583920300, "edited_message": {"message_id": 412, "date": 1732542311,
+        "edit_date": 1732542400, "from": {"id": 5082317746_i64, "first_name": "Алексей"},
+        "chat": {"id": 5082317746_i64, "type": "private"}, "text": "исправленный текст"}});
+    assert_eq!(h.post(id, tg_headers(), edit.to_string().as_bytes()).0, 200);
+    assert_eq!(
+        h.post_fixture(id, "private_text").0,
+        200,
+        "the original comes late"
+    );
+    let dialog = only_dialog(&h);
+    let messages = h.messages(dialog["id"].as_i64().unwrap());
+    assert_eq!(messages.len(), 1);
+    assert_eq!(messages[0]["text"], "исправленный текст");
+    assert_eq!(messages[0]["created_at"], "2024-11-25T13:45:11.000Z");
+    assert_eq!(messages[0]["edited_at"], "2024-11-25T13:46:40.000Z");
+    assert_eq!(dialog["unread"], 1);
+}
+
+#[test]
+fn a_file_the_messenger_could_not_serve_is_fetched_when_an_operator_opens_it() {
+    let h = Harness::new();
+    let id = h.telegram_channel();
+    h.tg.fail_next(
+        "getFile",
+        502,
+        r#"{"ok":false,"error_code":502,"description":"Bad Gateway"}"#,
+    );
+    assert_eq!(
+        h.post_fixture(id, "private_document").0,
+        200,
+        "the message is kept"
+    );
+    let dialog = only_dialog(&h);
+    let attachment = h.messages(dialog["id"].as_i64().unwrap())[0]["attachments"][0].clone();
+    assert_eq!(attachment["error"]["code"], "provider_unavailable");
+    let document_id = "BQACAgIAAxkBAAIBnmdEYwUNr_B593OJD2cS8NW0Ml8wAAJuWgACQ2oQSlW9JdLegvUTNgQ";
+    h.tg.add_file(
+        document_id,
+        "documents/file_5.pdf",
+        b"%PDF-1.7 invoice".to_vec(),
+    );
+    let got = h
+        .call(
+            "attachments.get",
+            json!({"attachment_id": attachment["id"], "operator_id": ADMIN}),
+        )
+        .unwrap();
+    assert_eq!(
+        std::fs::read(got["attachment"]["path"].as_str().unwrap()).unwrap(),
+        b"%PDF-1.7 invoice"
+    );
+    let attachment = h.messages(dialog["id"].as_i64().unwrap())[0]["attachments"][0].clone();
+    assert!(
+        attachment["error"].is_null() && attachment["url"].is_string(),
+        "{attachment}"
+    );
+}
+
+#[test]
+fn when_our_own_disk_fails_the_webhook_answers_503_and_the_retry_stores_the_file() {
+    let h = Harness::new();
+    let id = h.telegram_channel();
+    let largest =
+        "AgACAgIAAxkBAAIBnWdEYq1x7kQmVZ3sJ0bL8c2HfT9pAAJx3jEbQ2oQSuY1c7mD0wABAQADAgADeQADNgQ";
+    h.tg.add_file(largest, "photos/file_37.jpg", b"jpeg bytes".to_vec());
+    let tmp = h.storage.0.join("tmp");
+    std::fs::remove_dir_all(&tmp).unwrap();
+    assert_eq!(h.post_fixture(id, "private_photo_caption").0, 503);
+    assert_eq!(h.db.count("messages"), 0);
+    std::fs::create_dir_all(&tmp).unwrap();
+    assert_eq!(h.post_fixture(id, "private_photo_caption").0, 200);
+    let dialog = only_dialog(&h);
+    let attachment = &h.messages(dialog["id"].as_i64().unwrap())[0]["attachments"][0];
+    assert!(attachment["url"].is_string(), "{attachment}");
+}
+
+#[test]
 fn start_command_opens_a_dialog_with_its_source_and_group_messages_are_ignored() {
     let h = Harness::new();
     let id = h.telegram_channel();

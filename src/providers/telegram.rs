@@ -430,10 +430,16 @@ impl Provider for Telegram {
                     .and_then(Value::as_i64)
                     .map(Timestamp::from_unix_seconds)
                     .unwrap_or_else(Timestamp::now);
+                let sent_at = msg
+                    .get("date")
+                    .and_then(Value::as_i64)
+                    .map(Timestamp::from_unix_seconds)
+                    .unwrap_or(edited_at);
                 parsed.events.push(InboundEvent::Edited {
                     external_id: format!("{chat_id}:{message_id}"),
                     visitor,
                     text,
+                    sent_at,
                     edited_at,
                 });
             }

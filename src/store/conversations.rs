@@ -360,20 +360,20 @@ impl<Q: Queryable> Db<'_, Q> {
         })
     }
 
-    /// True when the name or avatar is missing and nobody tried to load them since `retry_after`.
-    pub fn visitor_profile_due(
+    /// Claims a profile lookup: true (and the attempt recorded) when the name or avatar is missing
+    /// and nobody tried since `tried_before`. One process wins when several webhooks race.
+    pub fn claim_profile_check(
         &mut self,
         id: VisitorId,
         tried_before: Timestamp,
     ) -> StoreResult<bool> {
         let sql = self.sql(
-            "SELECT 1 FROM {visitors} WHERE id = ? AND (name = '' OR avatar_attachment_id IS NULL) \
+            "UPDATE {visitors} SET profile_checked_at = ? WHERE id = ? \
+             AND (name = '' OR avatar_attachment_id IS NULL) \
              AND (profile_checked_at IS NULL OR profile_checked_at < ?)",
         );
-        Ok(self
-            .q
-            .exec_first::<i64, _, _>(sql, (id, tried_before))?
-            .is_some())
+        let (affected, _) = exec_write(&mut self.q, &sql, (Timestamp::now(), id, tried_before))?;
+        Ok(affected == 1)
     }
 
     /// Records a profile lookup: fills what was learnt, keeps what was known.
@@ -826,6 +826,32 @@ impl<Q: Queryable> Db<'_, Q> {
         let row: Option<Row> = self.q.exec_first(sql, (id, self.identity))?;
         row.map(attachment_from_row)
             .ok_or_else(|| StoreError::NotFound(format!("attachment {id} does not exist")))
+    }
+
+    /// Where a message attachment came from: (channel, provider's file handle), for a retry.
+    pub fn attachment_origin(
+        &mut self,
+        id: AttachmentId,
+    ) -> StoreResult<Option<(ChannelId, String)>> {
+        let sql = self.sql(
+            "SELECT m.channel_id, a.file_ref FROM {attachments} a JOIN {messages} m ON m.id = a.message_id \
+             WHERE a.id = ? AND a.identity = ? AND a.file_ref IS NOT NULL",
+        );
+        Ok(self.q.exec_first(sql, (id, self.identity))?)
+    }
+
+    /// The file of an attachment whose download failed before, now stored.
+    pub fn set_attachment_file(
+        &mut self,
+        id: AttachmentId,
+        sha256: &str,
+        size: u64,
+    ) -> StoreResult<()> {
+        let sql = self.sql(
+            "UPDATE {attachments} SET sha256 = ?, size = ?, error_code = NULL, error_message = NULL WHERE id = ?",
+        );
+        self.q.exec_drop(sql, (sha256, size, id))?;
+        Ok(())
     }
 
     // --- event log ------------------------------------------------------------------------------
