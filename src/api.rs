@@ -54,7 +54,15 @@ pub fn init(config: Value) -> Result<Value> {
             return Ok(installed.instance.describe(true));
         }
     }
-    let instance = Arc::new(Crmchats::open(&config)?);
+    // A configuration that fails leaves no instance behind: calls then answer not_initialized
+    // rather than going on with the previous configuration (maybe another tenant's).
+    let instance = match Crmchats::open(&config) {
+        Ok(instance) => Arc::new(instance),
+        Err(e) => {
+            *INSTANCE.write().unwrap_or_else(|p| p.into_inner()) = None;
+            return Err(e);
+        }
+    };
     let description = instance.describe(false);
     *INSTANCE.write().unwrap_or_else(|p| p.into_inner()) = Some(Installed { config, instance });
     Ok(description)
@@ -478,11 +486,25 @@ impl Crmchats {
             apply_settings(&mut channel, settings, true)?;
         }
         let info = self.rt.with_provider(&channel, |p, ctx| p.check(ctx))??;
+        let url = self.rt.webhook_url(id);
+        let registered = !self.rt.config.public_base_url.is_empty();
+        if registered {
+            // The messenger learns the new token and secret before they are saved: when it
+            // refuses, nothing changes and the registration it has keeps working.
+            self.rt
+                .with_provider(&channel, |p, ctx| p.set_webhook(ctx, &url))??;
+        }
         self.rt
             .store
             .update_channel(id, &record_of(&channel, &info))?;
         self.rt.forget_channel(id);
-        self.register_webhook(&channel)?;
+        if registered {
+            self.rt
+                .store
+                .set_webhook_state(id, WebhookState::Registered, None)?;
+        } else {
+            self.register_webhook(&channel)?; // records why it cannot be registered
+        }
         Ok(json!({"channel": self.channel_json(&self.rt.store.channel(id)?)}))
     }
 
@@ -547,18 +569,7 @@ impl Crmchats {
     // --- shared ---------------------------------------------------------------------------------
 
     fn channel_json(&self, c: &Channel) -> Value {
-        let settings: Map<String, Value> = c
-            .settings
-            .iter()
-            .map(|(k, v)| {
-                let shown = match (k.as_str(), v) {
-                    ("proxy", Value::String(url)) => Value::String(mask_proxy(url)),
-                    (key, Value::String(s)) if is_secret_key(key) => Value::String(mask(s)),
-                    _ => v.clone(),
-                };
-                (k.clone(), shown)
-            })
-            .collect();
+        let settings = masked_settings(&Value::Object(c.settings.clone()));
         json!({
             "id": c.id,
             "type": c.kind.as_str(),
@@ -741,9 +752,39 @@ fn apply_settings(channel: &mut Channel, settings: Map<String, Value>, merge: bo
 }
 
 fn is_secret_key(key: &str) -> bool {
-    ["secret", "token", "password", "key"]
-        .iter()
-        .any(|s| key.contains(s))
+    let key = key.to_ascii_lowercase();
+    [
+        "secret", "token", "password", "passwd", "key", "pin", "auth",
+    ]
+    .iter()
+    .any(|s| key.contains(s))
+}
+
+/// Settings as an admin may see them: every value under a secret-sounding key masked, at any
+/// depth, whatever its type; proxy passwords masked.
+fn masked_settings(value: &Value) -> Value {
+    match value {
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(k, v)| {
+                    let shown = match v {
+                        Value::String(url) if k.eq_ignore_ascii_case("proxy") => {
+                            Value::String(mask_proxy(url))
+                        }
+                        Value::String(s) if is_secret_key(k) => Value::String(mask(s)),
+                        Value::Null | Value::Bool(_) | Value::Object(_) | Value::Array(_) => {
+                            masked_settings(v)
+                        }
+                        _ if is_secret_key(k) => Value::String(MASK.to_string()),
+                        _ => v.clone(),
+                    };
+                    (k.clone(), shown)
+                })
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.iter().map(masked_settings).collect()),
+        other => other.clone(),
+    }
 }
 
 const MASK: &str = "••••";
@@ -867,6 +908,19 @@ mod tests {
             "socks5://bob:••••@10.0.0.1:1080"
         );
         assert_eq!(mask_proxy("http://proxy:3128"), "http://proxy:3128");
+    }
+
+    #[test]
+    fn secret_settings_are_masked_at_any_depth_and_case() {
+        let shown = masked_settings(
+            &json!({"apiKey": "SUPERSECRETVALUE1234", "auth": {"password": "hunter2hunter2"},
+            "pin_code": 123456, "greeting": "hello", "list": [{"Token": "abcdefghijkl"}]}),
+        );
+        assert_eq!(shown["apiKey"], "••••1234");
+        assert_eq!(shown["auth"]["password"], "••••ter2");
+        assert_eq!(shown["pin_code"], "••••");
+        assert_eq!(shown["greeting"], "hello");
+        assert_eq!(shown["list"][0]["Token"], "••••ijkl");
     }
 
     #[test]

@@ -95,10 +95,13 @@ impl Config {
         if !self.database_url.starts_with("mysql://") {
             return Err(Error::invalid("database_url", "must start with mysql://"));
         }
-        if !is_identifier(&self.table_prefix) {
+        // Table names are at most 64 characters; the longest of ours adds 24 to the prefix.
+        if !self.table_prefix.is_empty() && !is_identifier(&self.table_prefix)
+            || self.table_prefix.len() > 32
+        {
             return Err(Error::invalid(
                 "table_prefix",
-                "only letters, digits and _ are allowed",
+                "at most 32 letters, digits and _, not starting with a digit",
             ));
         }
         let h = &self.host;
@@ -150,5 +153,9 @@ impl Config {
 
 /// Table and column names are pasted into SQL (they cannot be bound), so they are restricted.
 pub fn is_identifier(s: &str) -> bool {
-    s.len() <= 64 && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+    let starts_well = s
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_');
+    starts_well && s.len() <= 64 && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
 }

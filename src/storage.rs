@@ -2,8 +2,9 @@
 //! so the same picture sent twice is stored once and a retried download cannot duplicate it.
 //! Files are streamed through a temporary file, never held whole in memory.
 
-use std::fs::{self, File};
+use std::fs::{self, OpenOptions};
 use std::io::{self, BufWriter, Read, Write};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
@@ -39,7 +40,7 @@ impl<W: Write> Write for HashingWriter<W> {
 
 impl FileStorage {
     pub fn new(root: &Path) -> io::Result<Self> {
-        fs::create_dir_all(root.join("tmp"))?;
+        create_private_dir(&root.join("tmp"))?;
         Ok(FileStorage {
             root: root.to_path_buf(),
         })
@@ -64,7 +65,12 @@ impl FileStorage {
             .root
             .join("tmp")
             .join(format!("{}-{}", std::process::id(), unique_suffix()));
-        let file = File::create(&tmp)?;
+        // Visitors' files are readable by the web server's user only.
+        let file = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o640)
+            .open(&tmp)?;
         let mut writer = HashingWriter {
             inner: BufWriter::new(file),
             hasher: Sha256::new(),
@@ -88,7 +94,7 @@ impl FileStorage {
         };
         let dest = self.path_of(&stored.sha256).expect("a sha256 hex digest");
         if let Some(dir) = dest.parent() {
-            fs::create_dir_all(dir)?;
+            create_private_dir(dir)?;
         }
         if dest.exists() {
             fs::remove_file(&tmp)?;
@@ -102,6 +108,13 @@ impl FileStorage {
         self.save_with(|w| io::copy(reader, w).map(|_| ()))
             .map(|(s, _)| s)
     }
+}
+
+fn create_private_dir(dir: &Path) -> io::Result<()> {
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o750)
+        .create(dir)
 }
 
 fn unique_suffix() -> String {

@@ -181,7 +181,7 @@ fn initialised_library_answers_every_export_with_an_envelope() {
     });
     assert_eq!(code(&e), "invalid_argument");
 
-    // A changed configuration replaces the instance; a broken one leaves the old in place.
+    // A changed configuration replaces the instance; a broken one leaves none (not the old one).
     let mut other = config(&db, &tg, &storage);
     other["table_prefix"] = json!("alt_");
     let replaced = take(unsafe { crmchats_init(c(&other.to_string()).as_ptr()) });
@@ -190,6 +190,6 @@ fn initialised_library_answers_every_export_with_an_envelope() {
     broken["database_url"] = json!("mysql://root@127.0.0.1:1/nowhere");
     let e = take(unsafe { crmchats_init(c(&broken.to_string()).as_ptr()) });
     assert_eq!(code(&e), "storage_error");
-    let still = take(unsafe { crmchats_call(c("channels.list").as_ptr(), c("{}").as_ptr()) });
-    assert_eq!(still["ok"], true, "{still}");
+    let after = take(unsafe { crmchats_call(c("channels.list").as_ptr(), c("{}").as_ptr()) });
+    assert_eq!(code(&after), "not_initialized");
 }

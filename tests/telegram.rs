@@ -96,6 +96,25 @@ fn a_new_webhook_secret_takes_effect_at_once_and_the_old_one_is_refused() {
 }
 
 #[test]
+fn a_settings_change_the_messenger_refuses_is_not_saved() {
+    let h = Harness::new();
+    let id = h.telegram_channel();
+    h.tg.fail_next("setWebhook", 400, r#"{"ok":false,"error_code":400,"description":"Bad Request: bad webhook: secret token contains unallowed characters"}"#);
+    let err = h
+        .call(
+            "channels.update",
+            json!({"channel_id": id, "settings": {"webhook_secret": "new-secret-1"}}),
+        )
+        .unwrap_err();
+    assert_eq!(err.code(), "provider_rejected");
+    assert_eq!(
+        h.post_fixture(id, "private_text").0,
+        200,
+        "the old secret still works"
+    );
+}
+
+#[test]
 fn check_with_a_revoked_token_reports_provider_unauthorized_with_telegrams_words() {
     let h = Harness::new();
     let err = h

@@ -3,6 +3,7 @@
 
 use mysql::prelude::Queryable;
 use mysql::PooledConn;
+use sha2::Digest;
 
 use super::{StoreError, StoreResult, Tables};
 
@@ -17,7 +18,9 @@ pub fn apply(conn: &mut PooledConn, tables: &Tables) -> StoreResult<()> {
     if current_version(conn, tables)? >= latest_version() {
         return Ok(()); // the common case: one cheap query
     }
-    let lock_name = format!("crmchats_migrate_{}", tables.schema);
+    // MySQL limits lock names to 64 characters: a digest of the table name stays within it.
+    let digest = crate::storage::hex(&sha2::Sha256::digest(tables.schema.as_bytes())[..8]);
+    let lock_name = format!("crmchats_migrate_{digest}");
     let locked: Option<i64> = conn.exec_first("SELECT GET_LOCK(?, 60)", (&lock_name,))?;
     if locked != Some(1) {
         return Err(StoreError::Migration {

@@ -50,6 +50,8 @@ pub struct Tables {
     pub schema: String,
     pub prefix: String,
     pub host: HostTables,
+    /// Host table and column names, back-quoted, by template name (`user_table`, `user_id`...).
+    host_quoted: std::collections::HashMap<&'static str, String>,
 }
 
 impl Tables {
@@ -68,6 +70,17 @@ impl Tables {
             schema: t("schema_versions"),
             prefix: prefix.to_string(),
             host: host.clone(),
+            host_quoted: [
+                ("user_table", &host.user_table),
+                ("user_id", &host.user_id),
+                ("user_name", &host.user_name),
+                ("user_login", &host.user_login),
+                ("user_is_admin", &host.user_is_admin),
+                ("user_identity", &host.user_identity),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k, format!("`{v}`")))
+            .collect(),
         }
     }
 
@@ -98,6 +111,9 @@ impl Tables {
     }
 
     fn lookup(&self, name: &str) -> Option<&str> {
+        if let Some(quoted) = self.host_quoted.get(name) {
+            return Some(quoted);
+        }
         Some(match name {
             "channels" => &self.channels,
             "visitors" => &self.visitors,
@@ -109,12 +125,6 @@ impl Tables {
             "events" => &self.events,
             "deliveries" => &self.deliveries,
             "schema" => &self.schema,
-            "user_table" => &self.host.user_table,
-            "user_id" => &self.host.user_id,
-            "user_name" => &self.host.user_name,
-            "user_login" => &self.host.user_login,
-            "user_is_admin" => &self.host.user_is_admin,
-            "user_identity" => &self.host.user_identity,
             _ => return None,
         })
     }
@@ -204,7 +214,7 @@ mod tests {
         let t = Tables::new("app_", &HostTables::default());
         assert_eq!(
             t.sql("SELECT {user_name} FROM {user_table} JOIN {dialogs} WHERE x = '{other}'"),
-            "SELECT title FROM app_user JOIN `app_crmchats_dialogs` WHERE x = '{other}'"
+            "SELECT `title` FROM `app_user` JOIN `app_crmchats_dialogs` WHERE x = '{other}'"
         );
     }
 }
