@@ -305,6 +305,9 @@ fn store_events(
     events: &[InboundEvent],
 ) -> Result<StoredInbound, IngestFailure> {
     let mut result = StoredInbound::default();
+    if events.is_empty() {
+        return Ok(result); // acknowledged and ignored (group posts...): nothing to record
+    }
     // Downloads happen before the transaction: they are slow and must hold no locks.
     let files = fetch_files(rt, db, channel, provider, ctx, events)?;
     // Our own disk failing is not the messenger's fault: answer 5xx so the file comes again.
