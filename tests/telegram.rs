@@ -637,7 +637,11 @@ fn start_command_opens_a_dialog_with_its_source_and_group_messages_are_ignored()
     let id = h.telegram_channel();
     assert_eq!(h.post_fixture(id, "group_message").0, 200);
     assert_eq!(h.db.count("messages"), 0, "groups are outside a 1:1 inbox");
-    assert_eq!(h.db.count("deliveries"), 0, "an ignored update leaves no row behind");
+    assert_eq!(
+        h.db.count("deliveries"),
+        0,
+        "an ignored update leaves no row behind"
+    );
     assert_eq!(h.post_fixture(id, "start_command").0, 200);
     let dialog = only_dialog(&h);
     assert_eq!(dialog["visitor"]["name"], "Marta Nowak");
