@@ -256,11 +256,12 @@ function bench_webhook_request(int $channelId, int $bodyLength): array
  */
 function bench_list_dialogs_sql(array $request): array
 {
-    $sql = 'SELECT d.id, d.channel_id, c.type AS channel_type, c.name AS channel_name, d.visitor_id, '
+    // Mirrors src/store/conversations.rs list_dialogs (status filter: the list_by_status index).
+    $sql = "SELECT d.id, d.channel_id, '' AS channel_type, '' AS channel_name, d.visitor_id, "
         . 'v.external_id AS visitor_external_id, v.name AS visitor_name, v.username AS visitor_username, '
         . 'v.avatar_attachment_id, d.status, d.last_message_text, d.last_message_direction, d.last_activity_at, '
         . 'v.client_id, v.contact_id, d.inbound_count - COALESCE(r.read_count, 0) AS unread '
-        . 'FROM `app_crmchats_dialogs` d JOIN `app_crmchats_channels` c ON c.id = d.channel_id '
+        . 'FROM `app_crmchats_dialogs` d FORCE INDEX (list_by_status) '
         . 'JOIN `app_crmchats_visitors` v ON v.id = d.visitor_id '
         . 'LEFT JOIN `app_crmchats_dialog_reads` r ON r.dialog_id = d.id AND r.operator_id = ? WHERE d.identity = ?';
     $params = [$request['operator_id'], 1];
