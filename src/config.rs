@@ -58,6 +58,22 @@ pub struct HostTables {
     pub contact_table: String,
 }
 
+impl HostTables {
+    /// Every name with its configuration key (also its placeholder in query templates).
+    pub fn names(&self) -> [(&'static str, &str); 8] {
+        [
+            ("user_table", &self.user_table),
+            ("user_id", &self.user_id),
+            ("user_name", &self.user_name),
+            ("user_login", &self.user_login),
+            ("user_is_admin", &self.user_is_admin),
+            ("user_identity", &self.user_identity),
+            ("client_table", &self.client_table),
+            ("contact_table", &self.contact_table),
+        ]
+    }
+}
+
 impl Default for HostTables {
     fn default() -> Self {
         HostTables {
@@ -104,20 +120,10 @@ impl Config {
                 "at most 32 letters, digits and _, not starting with a digit",
             ));
         }
-        let h = &self.host;
-        for (field, name) in [
-            ("host.user_table", &h.user_table),
-            ("host.user_id", &h.user_id),
-            ("host.user_name", &h.user_name),
-            ("host.user_login", &h.user_login),
-            ("host.user_is_admin", &h.user_is_admin),
-            ("host.user_identity", &h.user_identity),
-            ("host.client_table", &h.client_table),
-            ("host.contact_table", &h.contact_table),
-        ] {
-            if name.is_empty() || !is_identifier(name) {
+        for (key, name) in self.host.names() {
+            if !is_identifier(name) {
                 return Err(Error::invalid(
-                    field,
+                    &format!("host.{key}"),
                     "must be a table or column name (letters, digits, _)",
                 ));
             }

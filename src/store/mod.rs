@@ -70,17 +70,11 @@ impl Tables {
             schema: t("schema_versions"),
             prefix: prefix.to_string(),
             host: host.clone(),
-            host_quoted: [
-                ("user_table", &host.user_table),
-                ("user_id", &host.user_id),
-                ("user_name", &host.user_name),
-                ("user_login", &host.user_login),
-                ("user_is_admin", &host.user_is_admin),
-                ("user_identity", &host.user_identity),
-            ]
-            .into_iter()
-            .map(|(k, v)| (k, format!("`{v}`")))
-            .collect(),
+            host_quoted: host
+                .names()
+                .into_iter()
+                .map(|(k, v)| (k, format!("`{v}`")))
+                .collect(),
         }
     }
 
