@@ -2,15 +2,15 @@
 //!
 //! The order is what makes it safe: authenticity first (a forged request stores nothing), then
 //! parsing (a malformed body stores nothing), then files are fetched outside any transaction, then
-//! one transaction stores the delivery key and every event, so a retry after a failure finds
-//! nothing half-stored and a redelivery finds its key and stores nothing again.
+//! one transaction stores every event, so a retry after a failure finds nothing half-stored. A
+//! redelivery stores nothing again: a message is unique by its messenger id, any other delivery by
+//! its delivery key (both database constraints).
 
 use std::collections::BTreeMap;
 use std::io::Write;
 
 use mysql::prelude::Queryable;
 use mysql::PooledConn;
-
 use serde_json::json;
 
 use crate::error::{Error, Result};
