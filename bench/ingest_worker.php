@@ -14,12 +14,7 @@ declare(strict_types=1);
 
 require __DIR__ . '/lib.php';
 
-[, $db, $channelId, $worker, $n, $phase] = $argv + [6 => null];
-$channelId = (int)$channelId;
-$worker = (int)$worker;
-$n = (int)$n;
-$phase = (int)$phase;
-$barrier = $argv[6] ?? null;
+[$db, $channelId, $worker, $n, $phase, $barrier] = bench_worker_args($argv);
 
 $lib = bench_lib();
 $lib->init(bench_config($db));

@@ -282,3 +282,15 @@ function bench_list_dialogs_sql(array $request): array
     $params[] = 51;
     return [$sql, $params];
 }
+
+/**
+ * The arguments every bench worker takes: <database> <channel_id> <worker> <n> <phase> [barrier_dir].
+ *
+ * @param list<string> $argv
+ * @return array{0:string,1:int,2:int,3:int,4:int,5:?string}
+ */
+function bench_worker_args(array $argv): array
+{
+    [, $db, $channelId, $worker, $n, $phase] = $argv + [6 => null];
+    return [(string)$db, (int)$channelId, (int)$worker, (int)$n, (int)$phase, $argv[6] ?? null];
+}
