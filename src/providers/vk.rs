@@ -10,8 +10,9 @@ use sha2::{Digest, Sha256};
 use ureq::unversioned::multipart::{Form, Part};
 
 use super::{
-    constant_time_eq, Capabilities, DownloadedFile, HttpReply, OutgoingFile, ParsedWebhook,
-    Provider, ProviderContext, ProviderError, UserInfo, WebhookError, WebhookRequest,
+    constant_time_eq, Capabilities, DownloadedFile, FieldKind, HttpReply, OutgoingFile,
+    ParsedWebhook, Provider, ProviderContext, ProviderError, SettingField, UserInfo, WebhookError,
+    WebhookHealth, WebhookRequest,
 };
 use crate::http::DOWNLOAD_TIMEOUT;
 use crate::model::{
@@ -209,6 +210,40 @@ impl Vk {
         keep.insert(SERVER_ID.into(), Value::from(server_id.to_string()));
         keep.insert(CONFIRMATION_CODE.into(), Value::from(code));
         Ok(keep)
+    }
+
+    /// Answers VK's `confirmation` with the code: the one kept when the server was registered,
+    /// or (VK may confirm before that is saved) fresh from the API.
+    fn confirm(&self, ctx: &ProviderContext, event: &Value) -> Result<HttpReply, WebhookError> {
+        // VK's schema lets every callback carry the secret; when the confirmation does, it must
+        // match. Without one, only the community is checked: the answer is a code VK itself
+        // issued for this community.
+        if event.get("secret").is_some() {
+            authenticate(ctx, event)?;
+        } else {
+            check_group(ctx, event)?;
+        }
+        let kept = ctx
+            .settings
+            .get(CONFIRMATION_CODE)
+            .and_then(Value::as_str)
+            .filter(|c| !c.is_empty())
+            .map(str::to_string);
+        let code = match kept {
+            Some(code) => code,
+            None => {
+                let group_id = event
+                    .get("group_id")
+                    .and_then(Value::as_i64)
+                    .ok_or_else(|| {
+                        WebhookError::Malformed("confirmation without group_id".into())
+                    })?;
+                self.confirmation_code(ctx, group_id).map_err(|e| {
+                    WebhookError::Malformed(format!("no confirmation code to answer with: {e}"))
+                })?
+            }
+        };
+        Ok(HttpReply::text(200, code))
     }
 
     fn peer_id(to: &str) -> Result<i64, ProviderError> {
@@ -444,22 +479,16 @@ fn attachment_of(kind: &str, v: &Value) -> Result<String, ProviderError> {
     })
 }
 
-/// A stable positive 31-bit `random_id` for an idempotency key: VK sends a message once per
-/// (peer, random_id), so a retried send with the same key cannot send twice.
-pub fn random_id_for(key: &str) -> i32 {
-    let digest = Sha256::digest(key.as_bytes());
-    let n = u32::from_be_bytes([digest[0], digest[1], digest[2], digest[3]]) & 0x7fff_ffff;
-    // 0 means "no deduplication" to VK.
-    n.max(1) as i32
-}
-
-/// A random `random_id` when the caller gives no idempotency key.
-fn fresh_random_id() -> i32 {
-    let mut buf = [0u8; 4];
-    if getrandom::fill(&mut buf).is_err() {
-        buf = (Timestamp::now().millis() as u32).to_be_bytes();
+/// A stable `random_id` for an idempotency key: VK sends a message once per random_id, so a
+/// retried send with the same key cannot send twice. VK takes a signed 32-bit value; the hash
+/// fills the whole range but 0, which means "no deduplication". The channel id is mixed in so
+/// two channels of one installation never share keys.
+pub fn random_id_for(channel_id: i64, key: &str) -> i32 {
+    let digest = Sha256::digest(format!("crmchats:{channel_id}:{key}").as_bytes());
+    match i32::from_be_bytes([digest[0], digest[1], digest[2], digest[3]]) {
+        0 => 1,
+        n => n,
     }
-    (u32::from_be_bytes(buf) & 0x7fff_ffff).max(1) as i32
 }
 
 fn is_vk_file_host(host: &str) -> bool {
@@ -717,6 +746,25 @@ fn message_new(msg: &Value) -> Result<Option<InboundEvent>, WebhookError> {
     })))
 }
 
+/// `message_reply`: a message the community sent (through us, VK's own interface or another
+/// app) to a visitor; stored as outgoing once, by its id.
+fn message_reply(msg: &Value) -> Option<InboundEvent> {
+    if !is_private(msg) {
+        return None;
+    }
+    let peer_id = msg.get("peer_id").and_then(Value::as_i64)?;
+    let id = msg.get("id").and_then(Value::as_i64).filter(|id| *id > 0)?;
+    let (text, files) = content_of(msg, id);
+    Some(InboundEvent::Echo(InboundMessage {
+        external_id: id.to_string(),
+        visitor: visitor(peer_id),
+        text,
+        files,
+        sent_at: seconds(msg, "date").unwrap_or_else(Timestamp::now),
+        start_payload: None,
+    }))
+}
+
 fn message_edit(msg: &Value) -> Option<InboundEvent> {
     if !is_private(msg) || msg.get("out").and_then(Value::as_i64) == Some(1) {
         return None;
@@ -737,6 +785,42 @@ fn message_edit(msg: &Value) -> Option<InboundEvent> {
     })
 }
 
+/// The `secret` of the body against ours (constant time), and `group_id` against the channel's
+/// community.
+fn authenticate(ctx: &ProviderContext, event: &Value) -> Result<(), WebhookError> {
+    let Some(given) = event.get("secret").and_then(Value::as_str) else {
+        return Err(WebhookError::Unauthenticated(
+            "no secret in the body".into(),
+        ));
+    };
+    if ctx.webhook_secret.is_empty()
+        || !constant_time_eq(given.as_bytes(), ctx.webhook_secret.as_bytes())
+    {
+        return Err(WebhookError::Forged("the secret does not match".into()));
+    }
+    check_group(ctx, event)
+}
+
+/// `group_id` of a callback against the channel's community (from the settings, else the
+/// account "Check" found).
+fn check_group(ctx: &ProviderContext, event: &Value) -> Result<(), WebhookError> {
+    let ours = configured_group_id(ctx.settings).or_else(|| {
+        ctx.account_id
+            .and_then(|id| id.parse::<i64>().ok())
+            .filter(|id| *id > 0)
+    });
+    let given = event.get("group_id").and_then(Value::as_i64);
+    match ours {
+        Some(ours) if given != Some(ours) => Err(WebhookError::Forged(format!(
+            "group_id {} is not this channel's community",
+            given
+                .map(|g| g.to_string())
+                .unwrap_or_else(|| "(none)".into())
+        ))),
+        _ => Ok(()),
+    }
+}
+
 /// The JSON body of a callback, checked to be VK's envelope.
 fn envelope(body: &[u8]) -> Result<Value, WebhookError> {
     let event: Value = serde_json::from_slice(body)
@@ -754,6 +838,8 @@ impl Provider for Vk {
 
     fn capabilities(&self) -> Capabilities {
         Capabilities {
+            // Everything that is not a photo goes as a document.
+            file_kinds: &["image", "document"],
             max_download_bytes: MAX_DOWNLOAD,
             max_upload_bytes: MAX_UPLOAD,
             max_photo_upload_bytes: MAX_PHOTO_UPLOAD,
@@ -768,6 +854,75 @@ impl Provider for Vk {
         "https://api.vk.com"
     }
 
+    fn settings_schema(&self) -> Vec<SettingField> {
+        vec![
+            SettingField::new(
+                "token",
+                "Community token",
+                "Ключ доступа сообщества",
+                FieldKind::Secret,
+                true,
+                "Community → Manage → API usage → Access tokens: allow messages, photos, docs and community management.",
+            ),
+            SettingField::new(
+                GROUP_ID,
+                "Community id",
+                "ID сообщества",
+                FieldKind::Number,
+                false,
+                "The number in vk.com/club<id>; taken from the token when left empty.",
+            ),
+            SettingField::new(
+                "app_id",
+                "App id",
+                "ID приложения",
+                FieldKind::Text,
+                false,
+                "Optional: the VK app behind the tokens (vk.com/apps?act=manage).",
+            ),
+            SettingField::new(
+                "app_secret",
+                "App secret key",
+                "Защищённый ключ приложения",
+                FieldKind::Secret,
+                false,
+                "Optional: the app's secure key, from the app's settings.",
+            ),
+            SettingField::new(
+                "app_token",
+                "App service token",
+                "Сервисный ключ приложения",
+                FieldKind::Secret,
+                false,
+                "Optional: the app's service token, from the app's settings.",
+            ),
+            SettingField::new(
+                CONFIRMATION_CODE,
+                "Confirmation code",
+                "Код подтверждения",
+                FieldKind::Readonly,
+                false,
+                "What the callback server answers VK's confirmation with; set when the webhook is registered.",
+            ),
+            SettingField::new(
+                SERVER_ID,
+                "Callback server id",
+                "ID сервера Callback API",
+                FieldKind::Readonly,
+                false,
+                "Our server in Community → Manage → API usage → Callback API.",
+            ),
+            SettingField::new(
+                "proxy",
+                "Proxy",
+                "Прокси",
+                FieldKind::Url,
+                false,
+                "When the API must be reached through a proxy: http://user:pass@host:port or socks5://host:port.",
+            ),
+        ]
+    }
+
     fn check(&self, ctx: &ProviderContext) -> Result<AccountInfo, ProviderError> {
         if ctx.token.trim().is_empty() {
             return Err(ProviderError::Unauthorized(
@@ -775,16 +930,27 @@ impl Provider for Vk {
             ));
         }
         let (id, group) = self.community(ctx)?;
-        let _code = self.confirmation_code(ctx, id)?;
+        let code = self.confirmation_code(ctx, id)?;
+        let mut details = Map::new();
+        details.insert(GROUP_ID.into(), Value::from(id.to_string()));
+        details.insert(CONFIRMATION_CODE.into(), Value::from(code));
         Ok(AccountInfo {
             bot_id: id.to_string(),
             bot_name: str_field(&group, "name").unwrap_or_default(),
             username: str_field(&group, "screen_name"),
+            avatar_url: str_field(&group, "photo_200")
+                .or_else(|| str_field(&group, "photo_100"))
+                .filter(|url| !url.contains(PLACEHOLDER_AVATAR)),
+            details,
         })
     }
 
-    fn set_webhook(&self, ctx: &ProviderContext, url: &str) -> Result<(), ProviderError> {
-        self.register(ctx, url).map(|_| ())
+    fn set_webhook(
+        &self,
+        ctx: &ProviderContext,
+        url: &str,
+    ) -> Result<Map<String, Value>, ProviderError> {
+        self.register(ctx, url)
     }
 
     fn delete_webhook(&self, ctx: &ProviderContext) -> Result<(), ProviderError> {
@@ -809,46 +975,72 @@ impl Provider for Vk {
         }
     }
 
+    fn health(&self, ctx: &ProviderContext) -> Result<WebhookHealth, ProviderError> {
+        let (group_id, _) = self.community(ctx)?;
+        let listed = self.call(
+            ctx,
+            "groups.getCallbackServers",
+            &[("group_id", group_id.to_string())],
+        )?;
+        let ours = int_setting(ctx.settings, SERVER_ID);
+        let server = listed
+            .get("items")
+            .and_then(Value::as_array)
+            .and_then(|items| {
+                items
+                    .iter()
+                    .find(|s| ours.is_some() && s.get("id").and_then(Value::as_i64) == ours)
+            })
+            .cloned();
+        let Some(server) = server else {
+            return Ok(WebhookHealth {
+                registered: Some(false),
+                note: Some("our callback server is not in the community's settings".into()),
+                ..Default::default()
+            });
+        };
+        let status = str_field(&server, "status").unwrap_or_default();
+        // unconfigured: not confirmed yet; wait: being confirmed; failed: VK gave up on it.
+        let last_error = match status.as_str() {
+            "ok" => None,
+            "failed" => {
+                Some("VK could not confirm or reach the callback server (status failed)".into())
+            }
+            other => Some(format!(
+                "the callback server is not confirmed yet (status {other})"
+            )),
+        };
+        Ok(WebhookHealth {
+            registered: Some(true),
+            url: str_field(&server, "url"),
+            last_error,
+            note: Some(format!(
+                "VK callback server {} ({status})",
+                value_text(&server["id"])
+            )),
+            ..Default::default()
+        })
+    }
+
+    fn handshake(
+        &self,
+        ctx: &ProviderContext,
+        request: &WebhookRequest,
+    ) -> Option<Result<HttpReply, WebhookError>> {
+        let event = envelope(request.body).ok()?;
+        if event.get("type").and_then(Value::as_str) != Some("confirmation") {
+            return None;
+        }
+        Some(self.confirm(ctx, &event))
+    }
+
     fn verify(&self, ctx: &ProviderContext, request: &WebhookRequest) -> Result<(), WebhookError> {
-        let event = envelope(request.body)?;
-        let kind = event
-            .get("type")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
-        match event.get("secret").and_then(Value::as_str) {
-            Some(given) => {
-                if ctx.webhook_secret.is_empty()
-                    || !constant_time_eq(given.as_bytes(), ctx.webhook_secret.as_bytes())
-                {
-                    return Err(WebhookError::Forged("the secret does not match".into()));
-                }
-            }
-            // The confirmation request may come before a secret is set; it only asks for the
-            // code VK itself gave us. Everything else must carry the secret.
-            None if kind == "confirmation" => {}
-            None => {
-                return Err(WebhookError::Unauthenticated(
-                    "no secret in the body".into(),
-                ))
-            }
-        }
-        let group_id = event.get("group_id").and_then(Value::as_i64);
-        if let Some(ours) = configured_group_id(ctx.settings) {
-            if group_id != Some(ours) {
-                return Err(WebhookError::Forged(format!(
-                    "group_id {} is not this channel's community",
-                    group_id
-                        .map(|g| g.to_string())
-                        .unwrap_or_else(|| "(none)".into())
-                )));
-            }
-        }
-        Ok(())
+        authenticate(ctx, &envelope(request.body)?)
     }
 
     fn parse(
         &self,
-        ctx: &ProviderContext,
+        _ctx: &ProviderContext,
         request: &WebhookRequest,
     ) -> Result<ParsedWebhook, WebhookError> {
         if request.method != "POST" {
@@ -863,35 +1055,37 @@ impl Provider for Vk {
             .and_then(Value::as_str)
             .unwrap_or_default();
         let mut parsed = ParsedWebhook {
+            // A redelivery (X-Retry-Counter) carries the same event_id.
             delivery_key: str_field(&event, "event_id"),
             ..Default::default()
         };
         let object = event.get("object").cloned().unwrap_or(Value::Null);
         match kind {
-            "confirmation" => {
-                let code = ctx
-                    .settings
-                    .get(CONFIRMATION_CODE)
-                    .and_then(Value::as_str)
-                    .unwrap_or_default();
-                parsed.delivery_key = None;
-                parsed.reply = Some(HttpReply {
-                    status: 200,
-                    content_type: "text/plain; charset=utf-8",
-                    body: code.to_string(),
-                });
-            }
             "message_new" => parsed.events.extend(message_new(message_object(&object))?),
+            "message_reply" => parsed.events.extend(message_reply(&object)),
             "message_edit" => parsed.events.extend(message_edit(&object)),
-            "message_allow" | "message_deny" => {
+            "message_allow" => {
                 if let Some(user_id) = object.get("user_id").and_then(Value::as_i64) {
                     parsed.events.push(InboundEvent::VisitorBlocked {
                         visitor: visitor(user_id),
-                        blocked: kind == "message_deny",
+                        blocked: false,
+                    });
+                    // `key` is the ref of the allow button or link the visitor used.
+                    parsed.events.push(InboundEvent::ConversationStarted {
+                        visitor: visitor(user_id),
+                        context: str_field(&object, "key").filter(|k| !k.is_empty()),
                     });
                 }
             }
-            // message_reply (our own side's messages) and everything else: acknowledged.
+            "message_deny" => {
+                if let Some(user_id) = object.get("user_id").and_then(Value::as_i64) {
+                    parsed.events.push(InboundEvent::VisitorBlocked {
+                        visitor: visitor(user_id),
+                        blocked: true,
+                    });
+                }
+            }
+            // The confirmation is answered by `handshake`; everything else is acknowledged.
             _ => {}
         }
         Ok(parsed)
@@ -902,18 +1096,18 @@ impl Provider for Vk {
         ctx: &ProviderContext,
         to: &str,
         text: &str,
+        idempotency_key: &str,
     ) -> Result<SentMessage, ProviderError> {
         let peer_id = Self::peer_id(to)?;
-        let base = fresh_random_id();
         let mut first = None;
+        // Longer texts go as several messages, each with a key of its own.
         for (i, chunk) in split_chars(text, MAX_TEXT).iter().enumerate() {
-            let id = self.send(
-                ctx,
-                peer_id,
-                base.wrapping_add(i as i32).max(1),
-                chunk,
-                None,
-            )?;
+            let key = match i {
+                0 => idempotency_key.to_string(),
+                _ => format!("{idempotency_key}#{i}"),
+            };
+            let random_id = random_id_for(ctx.channel_id, &key);
+            let id = self.send(ctx, peer_id, random_id, chunk, None)?;
             first.get_or_insert(id);
         }
         Ok(SentMessage {
@@ -927,6 +1121,7 @@ impl Provider for Vk {
         to: &str,
         file: &OutgoingFile,
         caption: Option<&str>,
+        idempotency_key: &str,
     ) -> Result<SentMessage, ProviderError> {
         let peer_id = Self::peer_id(to)?;
         if file.size > MAX_UPLOAD {
@@ -943,10 +1138,10 @@ impl Provider for Vk {
             self.upload_doc(ctx, peer_id, file)?
         };
         let caption: String = caption.unwrap_or_default().chars().take(MAX_TEXT).collect();
-        let id = self.send(ctx, peer_id, fresh_random_id(), &caption, Some(&attachment))?;
+        let random_id = random_id_for(ctx.channel_id, idempotency_key);
+        let id = self.send(ctx, peer_id, random_id, &caption, Some(&attachment))?;
         Ok(SentMessage { external_id: id })
     }
-
     fn delete_message(
         &self,
         ctx: &ProviderContext,
@@ -1158,6 +1353,8 @@ mod tests {
         let query = BTreeMap::new();
         let agent: ureq::Agent = ureq::Agent::config_builder().build().into();
         let ctx = ProviderContext {
+            channel_id: 7,
+            account_id: Some("218734561"),
             token: "t",
             settings,
             webhook_secret: SECRET,
@@ -1170,6 +1367,13 @@ mod tests {
             query: &query,
             body: body.as_bytes(),
         };
+        if let Some(answer) = Vk.handshake(&ctx, &request) {
+            let reply = answer?;
+            return Ok(ParsedWebhook {
+                reply: Some(reply),
+                ..Default::default()
+            });
+        }
         Vk.verify(&ctx, &request)?;
         Vk.parse(&ctx, &request)
     }
@@ -1236,15 +1440,35 @@ mod tests {
     }
 
     #[test]
-    fn message_reply_echo_stores_no_visitor_message() {
+    fn message_reply_is_an_echo_to_the_visitor_under_its_own_id() {
         let parsed = receive(inbound!("message_reply_echo"), &settings()).unwrap();
-        assert!(
-            !parsed
-                .events
-                .iter()
-                .any(|e| matches!(e, InboundEvent::Message(_))),
-            "{:?}",
-            parsed.events
+        match parsed.events.as_slice() {
+            [InboundEvent::Echo(m)] => {
+                assert_eq!(m.external_id, "1519");
+                assert_eq!(m.visitor.external_id, "745120983", "the visitor it went to");
+                assert_eq!(m.text, "Здравствуйте! Да, размер M есть в наличии.");
+                assert_eq!(m.sent_at, Timestamp::from_unix_seconds(1732542420));
+            }
+            other => panic!("expected one echo, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn confirmation_without_a_kept_code_or_with_a_foreign_group_is_not_answered_with_ok() {
+        // No code kept and no API to ask (port 9 refuses): no `ok`, VK will ask again.
+        let mut settings = settings();
+        settings.remove(CONFIRMATION_CODE);
+        let err = receive(inbound!("confirmation"), &settings).unwrap_err();
+        assert_eq!(err.status(), 400);
+        let foreign = inbound!("confirmation").replace("218734561", "1");
+        assert_eq!(
+            receive(&foreign, &self::settings()).unwrap_err().status(),
+            403
+        );
+        let forged = inbound!("confirmation").replace("vkShrd7Qp2Lm9Xc4", "nope");
+        assert_eq!(
+            receive(&forged, &self::settings()).unwrap_err().status(),
+            403
         );
     }
 
@@ -1253,10 +1477,16 @@ mod tests {
         let parsed = receive(inbound!("message_allow"), &settings()).unwrap();
         assert_eq!(
             parsed.events,
-            vec![InboundEvent::VisitorBlocked {
-                visitor: visitor(812334501),
-                blocked: false
-            }]
+            vec![
+                InboundEvent::VisitorBlocked {
+                    visitor: visitor(812334501),
+                    blocked: false
+                },
+                InboundEvent::ConversationStarted {
+                    visitor: visitor(812334501),
+                    context: Some("promo_autumn".into())
+                }
+            ]
         );
         let deny = r#"{"group_id":218734561,"type":"message_deny","event_id":"e1","v":"5.199","object":{"user_id":812334501},"secret":"vkShrd7Qp2Lm9Xc4"}"#;
         assert_eq!(
@@ -1408,11 +1638,12 @@ mod tests {
     }
 
     #[test]
-    fn random_ids_are_stable_positive_31_bit_values() {
-        let a = random_id_for("outbox:42");
-        assert_eq!(a, random_id_for("outbox:42"));
-        assert_ne!(a, random_id_for("outbox:43"));
-        assert!(a > 0);
+    fn random_ids_are_stable_nonzero_and_per_channel() {
+        let a = random_id_for(1, "42.text");
+        assert_eq!(a, random_id_for(1, "42.text"));
+        assert_ne!(a, random_id_for(1, "42.file0"));
+        assert_ne!(a, random_id_for(2, "42.text"), "channels never share keys");
+        assert_ne!(a, 0);
     }
 
     #[test]
@@ -1420,6 +1651,8 @@ mod tests {
         let agent: ureq::Agent = ureq::Agent::config_builder().build().into();
         let settings = settings();
         let ctx = ProviderContext {
+            channel_id: 7,
+            account_id: Some("218734561"),
             token: "t",
             settings: &settings,
             webhook_secret: SECRET,
