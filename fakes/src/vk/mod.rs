@@ -314,6 +314,15 @@ impl FakeVk {
         api::add_server(&mut state, url, title, secret_key)
     }
 
+    /// Removes a callback server as an admin would in the community settings; true when it was
+    /// there.
+    pub fn remove_callback_server(&self, server_id: i64) -> bool {
+        let mut state = self.shared.lock();
+        let before = state.servers.len();
+        state.servers.retain(|s| s.id != server_id);
+        state.servers.len() != before
+    }
+
     /// Changes what `groups.getCallbackConfirmationCode` answers.
     pub fn set_confirmation_code(&self, code: &str) {
         self.shared.lock().confirmation_code = code.to_string();
