@@ -303,6 +303,22 @@ fn updating_edits_the_same_server_and_deleting_removes_it() {
 }
 
 #[test]
+fn a_secret_vk_refuses_is_not_saved_and_the_old_one_keeps_working() {
+    let h = Vk::new();
+    let id = h.channel();
+    let err = h
+        .call(
+            "channels.update",
+            json!({"channel_id": id, "settings": {"webhook_secret": "has-dashes_and_underscores"}}),
+        )
+        .unwrap_err();
+    assert_eq!(err.code(), "provider_rejected");
+    assert!(err.to_string().contains("secret_key"), "{err}");
+    assert_eq!(h.vk.callback_servers()[0].secret_key, FIXTURE_SECRET);
+    assert_eq!(h.post_fixture(id, "message_new_text").0, 200);
+}
+
+#[test]
 fn health_reports_the_server_and_registers_it_again_when_an_admin_removed_it() {
     let h = Vk::new();
     let id = h.channel();
@@ -449,6 +465,28 @@ fn documents_voice_and_stickers_are_downloaded_and_links_elsewhere_are_not_fetch
         attachments[2]["error"]["code"], "provider_rejected",
         "a link outside VK's hosts is refused, not fetched: {attachments}"
     );
+}
+
+#[test]
+fn a_file_link_too_long_to_keep_is_fetched_again_through_messages_get_by_id() {
+    let h = Vk::new();
+    let id = h.channel();
+    let path = format!("/impg/{}/long.jpg", "q".repeat(300));
+    let jpeg = b"\xff\xd8\xff long link photo".to_vec();
+    let url = h.vk.add_file(&path, "image/jpeg", jpeg.clone());
+    let message = json!({"date": 1732542600, "from_id": VISITOR, "id": 1601, "out": 0, "peer_id": VISITOR,
+        "text": "", "attachments": [{"type": "photo", "photo": {"id": 77, "owner_id": VISITOR,
+        "sizes": [{"type": "z", "width": 1280, "height": 960, "url": format!("{url}?sign=abc")}]}}]});
+    h.vk.remember_message(&message);
+    let body = json!({"group_id": 218734561, "type": "message_new", "event_id": "ev-long", "v": "5.199",
+        "object": {"message": message}, "secret": FIXTURE_SECRET});
+    assert_eq!(h.post(id, &body.to_string(), None), (200, "ok".into()));
+    let asked = h.vk.calls("messages.getById");
+    assert_eq!(asked.len(), 1);
+    assert_eq!(param(&asked[0], "message_ids").as_deref(), Some("1601"));
+    let dialog = h.only_dialog();
+    let attachment = &h.messages(dialog["id"].as_i64().unwrap())[0]["attachments"][0];
+    assert_eq!(h.stored_file(&attachment["id"]), jpeg);
 }
 
 #[test]

@@ -204,6 +204,7 @@ fn dispatch(state: &mut State, base_url: &str, method: &str, request: &RecordedR
         "users.get" => users_get(state, request),
         "messages.send" => messages_send(state, request),
         "messages.delete" => messages_delete(state, request),
+        "messages.getbyid" => messages_get_by_id(state, request),
         "photos.getmessagesuploadserver" => {
             let hash = new_upload(state, UploadKind::Photo);
             Ok(json!({
@@ -505,6 +506,32 @@ fn messages_delete(state: &mut State, request: &RecordedRequest) -> Answer {
         result.insert(id.to_string(), json!(1));
     }
     Ok(Value::Object(result))
+}
+
+/// Messages by community-wide id: ones users wrote and ones the community sent; unknown ids
+/// are left out, as VK does.
+fn messages_get_by_id(state: &State, request: &RecordedRequest) -> Answer {
+    let ids = request
+        .param("message_ids")
+        .filter(|v| !v.is_empty())
+        .ok_or_else(|| VkError::invalid("message_ids is a required parameter"))?;
+    let mut items = Vec::new();
+    for id in ids.split(',') {
+        let id: i64 = id
+            .trim()
+            .parse()
+            .map_err(|_| VkError::invalid("message_ids not integer"))?;
+        if let Some(message) = state.received.get(&id) {
+            items.push(message.clone());
+        } else if let Some(sent) = state.messages.iter().find(|m| m.id == id) {
+            items.push(
+                json!({"date": sent.date, "from_id": -GROUP_ID, "id": sent.id, "out": 1,
+                "attachments": [], "conversation_message_id": sent.conversation_message_id,
+                "peer_id": sent.peer_id, "random_id": sent.random_id, "text": sent.text}),
+            );
+        }
+    }
+    Ok(json!({"count": items.len(), "items": items}))
 }
 
 fn new_upload(state: &mut State, kind: UploadKind) -> String {

@@ -143,6 +143,9 @@ struct State {
     /// Users who denied messages from the community (`messages.send` answers 901).
     denied: HashSet<i64>,
     messages: Vec<SentVkMessage>,
+    /// Message objects users sent (from delivered `message_new` events or `remember_message`),
+    /// for `messages.getById`.
+    received: BTreeMap<i64, Value>,
     /// Upload slots by the `hash` of their URL.
     uploads: HashMap<String, UploadSlot>,
     /// Saved photos and documents by attachment key (`photo-1_2`, `doc-1_2`).
@@ -186,6 +189,7 @@ impl State {
             users,
             denied: HashSet::new(),
             messages: Vec::new(),
+            received: BTreeMap::new(),
             uploads: HashMap::new(),
             saved: BTreeMap::new(),
             files: HashMap::new(),
@@ -195,6 +199,12 @@ impl State {
             next_photo_id: FIRST_PHOTO_ID,
             next_doc_id: FIRST_DOC_ID,
             next_conversation_message_id: HashMap::new(),
+        }
+    }
+
+    fn remember(&mut self, message: &Value) {
+        if let Some(id) = message.get("id").and_then(Value::as_i64) {
+            self.received.insert(id, message.clone());
         }
     }
 
@@ -312,6 +322,12 @@ impl FakeVk {
     pub fn add_callback_server(&self, url: &str, title: &str, secret_key: &str) -> i64 {
         let mut state = self.shared.lock();
         api::add_server(&mut state, url, title, secret_key)
+    }
+
+    /// Makes the fake know a message a user wrote (a `message_new` object), as if it had been
+    /// delivered through it: `messages.getById` then answers for it.
+    pub fn remember_message(&self, message: &Value) {
+        self.shared.lock().remember(message);
     }
 
     /// Removes a callback server as an admin would in the community settings; true when it was
@@ -638,11 +654,20 @@ impl Shared {
         if let Some(counter) = retry_counter {
             post = post.header(RETRY_COUNTER_HEADER, &counter.to_string());
         }
-        let event_id = serde_json::from_slice::<Value>(body).ok().and_then(|v| {
+        let event = serde_json::from_slice::<Value>(body).ok();
+        let event_id = event.as_ref().and_then(|v| {
             v.get("event_id")
                 .and_then(Value::as_str)
                 .map(str::to_string)
         });
+        // VK knows what users wrote: messages.getById answers for delivered messages.
+        if let Some(message) = event
+            .as_ref()
+            .filter(|v| v.get("type").and_then(Value::as_str) == Some("message_new"))
+            .and_then(|v| v.pointer("/object/message"))
+        {
+            self.lock().remember(message);
+        }
         let answer = post
             .send(body)
             .map_err(io::Error::other)

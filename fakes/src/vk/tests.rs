@@ -609,3 +609,25 @@ fn delays_hold_the_answer_back() {
     response(&fake, "groups.getById", &[]);
     assert!(started.elapsed() >= Duration::from_millis(300));
 }
+
+#[test]
+fn get_by_id_answers_delivered_and_sent_messages() {
+    let receiver = Receiver::start();
+    let (fake, _) = fake_with_server(&receiver);
+    let (written, _) = fake.user_writes(745120983, "вопрос").unwrap();
+    let sent = response(
+        &fake,
+        "messages.send",
+        &[
+            ("peer_id", "745120983"),
+            ("random_id", "5"),
+            ("message", "ответ"),
+        ],
+    );
+    let ids = format!("{},{},999", written["id"], sent);
+    let found = response(&fake, "messages.getById", &[("message_ids", &ids)]);
+    assert_eq!(found["count"], 2, "unknown ids are left out");
+    assert_eq!(found["items"][0], written);
+    assert_eq!(found["items"][1]["text"], "ответ");
+    assert_eq!(found["items"][1]["out"], 1);
+}
