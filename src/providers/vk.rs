@@ -34,7 +34,7 @@ const MAX_PHOTO_UPLOAD: u64 = 50 * 1024 * 1024;
 const MAX_DOWNLOAD: u64 = 50 * 1024 * 1024;
 /// Longest `file_ref` the store keeps (VARCHAR(255)).
 const MAX_FILE_REF: usize = 255;
-/// Our callback server's title in the community settings (VK allows 14 characters).
+/// Our callback server's title in the community settings (VK refuses titles over 14 characters).
 const SERVER_TITLE: &str = "crmchats";
 /// The Callback API events we subscribe to.
 const EVENTS: [&str; 5] = [
@@ -85,13 +85,10 @@ impl Vk {
         read_api_response(response)
     }
 
-    /// The community of the token: (id, group object).
+    /// The community of the token: (id, group object). Asked without `group_id`, so VK answers
+    /// with the token's own community, which must be the configured one.
     fn community(&self, ctx: &ProviderContext) -> Result<(i64, Value), ProviderError> {
-        let mut params = Vec::new();
-        if let Some(id) = configured_group_id(ctx.settings) {
-            params.push(("group_id", id.to_string()));
-        }
-        let found = self.call(ctx, "groups.getById", &params)?;
+        let found = self.call(ctx, "groups.getById", &[])?;
         // v5.194+ answers {groups, profiles}; older versions a bare array.
         let group = found
             .pointer("/groups/0")
@@ -682,6 +679,18 @@ fn content_of(msg: &Value, message_id: i64) -> (String, Vec<InboundFile>) {
             }
             "" => {}
             other => lines.push(format!("[{other}]")),
+        }
+    }
+    // Forwarded and quoted messages: their text, so the operator sees what the visitor meant.
+    let quoted = msg
+        .get("fwd_messages")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .chain(msg.get("reply_message"));
+    for q in quoted {
+        if let Some(t) = str_field(q, "text").filter(|t| !t.is_empty()) {
+            lines.push(format!("» {}", t.replace('\n', "\n» ")));
         }
     }
     if let Some(geo) = msg.get("geo") {
@@ -1544,7 +1553,8 @@ mod tests {
               {"type": "audio_message", "audio_message": {"id": 3, "duration": 2,
                 "link_ogg": "https://psv4.userapi.com/v.ogg", "link_mp3": "https://psv4.userapi.com/v.mp3",
                 "transcript": "перезвоните мне"}},
-              {"type": "video", "video": {"id": 4, "owner_id": -1}}]}}});
+              {"type": "video", "video": {"id": 4, "owner_id": -1}}],
+            "fwd_messages": [{"text": "строка 1\nстрока 2"}]}}});
         let parsed = receive(&body.to_string(), &settings()).unwrap();
         let m = only_message(&parsed);
         assert_eq!(m.start_payload.as_deref(), Some("promo_autumn"));
@@ -1568,6 +1578,7 @@ mod tests {
         assert!(m.text.contains("🎤 перезвоните мне"), "{}", m.text);
         assert!(m.text.contains("https://vk.com/video-1_4"), "{}", m.text);
         assert!(m.text.contains("📍 55.750000, 37.610000"), "{}", m.text);
+        assert!(m.text.contains("» строка 1\n» строка 2"), "{}", m.text);
     }
 
     #[test]
