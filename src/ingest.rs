@@ -21,7 +21,10 @@ use crate::model::{
 use crate::providers::{HttpReply, Provider, ProviderContext, ProviderError, WebhookRequest};
 use crate::runtime::Runtime;
 use crate::storage::StoredFile;
-use crate::store::{Db, NewAttachment, NewInboundMessage, StoreError, StoredInbound};
+use crate::store::{
+    Db, DialogOpening, NewAttachment, NewInboundMessage, OpenedDialog, StoreError, StoredInbound,
+};
+use crate::team;
 use crate::time::Timestamp;
 
 /// The HTTP answer PHP sends back to the messenger, as is.
@@ -175,6 +178,10 @@ fn process(
                 channel.id
             );
         }
+    }
+    // The team's rules (CRM link, distribution, auto-replies) run once the messages are safe.
+    for opened in &stored.opened_dialogs {
+        team::on_dialog_opened(rt, *opened);
     }
     for visitor_id in stored.visitor_ids {
         if let Err(e) = refresh_visitor_profile(rt, db, provider, ctx, visitor_id, false) {
@@ -455,7 +462,7 @@ fn store_message<Q: Queryable>(
         _ => m.text.clone(),
     };
     let (visitor_id, _) = tx.upsert_visitor(channel_id, &m.visitor)?;
-    let (dialog_id, new_dialog) = tx.dialog_for_inbound(
+    let (dialog_id, opening) = tx.dialog_for_inbound(
         channel_id,
         visitor_id,
         m.start_payload.as_deref(),
@@ -487,15 +494,24 @@ fn store_message<Q: Queryable>(
             },
         )?;
     }
-    if new_dialog {
+    let opened = match opening {
+        DialogOpening::Existing => None,
+        DialogOpening::New => Some("dialog_opened"),
+        DialogOpening::Reopened => Some("dialog_reopened"),
+    };
+    if let Some(kind) = opened {
         tx.log_event(
             Some(dialog_id),
             Some(message_id),
             None,
-            "dialog_opened",
+            kind,
             &json!({"source": m.start_payload}),
         )?;
-        result.new_dialog_ids.push(dialog_id);
+        result.opened_dialogs.push(OpenedDialog {
+            dialog_id,
+            visitor_id,
+            reopened: opening == DialogOpening::Reopened,
+        });
     }
     result.message_ids.push(message_id);
     push_unique(&mut result.visitor_ids, visitor_id);
