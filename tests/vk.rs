@@ -266,9 +266,29 @@ fn the_confirmation_request_is_answered_with_the_code_and_stores_nothing() {
     assert_eq!((status, body.as_str()), (200, CONFIRMATION_CODE));
     assert_eq!(h.db.count("messages"), 0);
     assert_eq!(h.db.count("deliveries"), 0);
-    // A code changed at VK since registration: the kept one is what we answer until re-saved.
-    let forged = inbound("confirmation").replace(FIXTURE_SECRET, "wrongSecret1");
-    assert_eq!(h.post(id, &forged, None).0, 403);
+    let foreign = inbound("confirmation").replace("218734561", "1");
+    assert_eq!(h.post(id, &foreign, None).0, 403, "another community");
+}
+
+#[test]
+fn a_confirmation_before_the_code_is_kept_is_answered_with_the_code_from_vk() {
+    let h = Vk::new();
+    let id = h.channel();
+    // As if VK confirmed the server while it was being registered: no code kept yet.
+    h.db.conn()
+        .exec_drop(
+            "UPDATE app_crmchats_channels SET settings = JSON_REMOVE(settings, '$.confirmation_code') WHERE id = ?",
+            (id,),
+        )
+        .unwrap();
+    let asked_before = h.vk.calls("groups.getCallbackConfirmationCode").len();
+    h.vk.set_confirmation_code("b8d4f02a");
+    let (status, body) = h.post_fixture(id, "confirmation");
+    assert_eq!((status, body.as_str()), (200, "b8d4f02a"));
+    assert_eq!(
+        h.vk.calls("groups.getCallbackConfirmationCode").len(),
+        asked_before + 1
+    );
 }
 
 #[test]

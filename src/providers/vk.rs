@@ -212,14 +212,10 @@ impl Vk {
     /// Answers VK's `confirmation` with the code: the one kept when the server was registered,
     /// or (VK may confirm before that is saved) fresh from the API.
     fn confirm(&self, ctx: &ProviderContext, event: &Value) -> Result<HttpReply, WebhookError> {
-        // VK's schema lets every callback carry the secret; when the confirmation does, it must
-        // match. Without one, only the community is checked: the answer is a code VK itself
-        // issued for this community.
-        if event.get("secret").is_some() {
-            authenticate(ctx, event)?;
-        } else {
-            check_group(ctx, event)?;
-        }
+        // Only the community is checked, not the secret: when a new secret is being saved, VK
+        // confirms the server with it before we have stored it, and the answer is no secret
+        // anyway (the code VK itself issued, readable by anyone holding the community's token).
+        check_group(ctx, event)?;
         let kept = ctx
             .settings
             .get(CONFIRMATION_CODE)
@@ -1463,7 +1459,7 @@ mod tests {
     }
 
     #[test]
-    fn confirmation_without_a_kept_code_or_with_a_foreign_group_is_not_answered_with_ok() {
+    fn confirmation_checks_the_community_and_without_a_kept_code_asks_vk() {
         // No code kept and no API to ask (port 9 refuses): no `ok`, VK will ask again.
         let mut settings = settings();
         settings.remove(CONFIRMATION_CODE);
@@ -1474,11 +1470,10 @@ mod tests {
             receive(&foreign, &self::settings()).unwrap_err().status(),
             403
         );
-        let forged = inbound!("confirmation").replace("vkShrd7Qp2Lm9Xc4", "nope");
-        assert_eq!(
-            receive(&forged, &self::settings()).unwrap_err().status(),
-            403
-        );
+        // A secret being rotated: VK confirms with the new one before it is stored.
+        let rotated = inbound!("confirmation").replace("vkShrd7Qp2Lm9Xc4", "newSecret2");
+        let reply = receive(&rotated, &self::settings()).unwrap().reply.unwrap();
+        assert_eq!(reply.body, "a7c3e91f");
     }
 
     #[test]
