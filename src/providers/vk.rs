@@ -1253,29 +1253,38 @@ impl Provider for Vk {
                 ("fields", "photo_200,screen_name".to_string()),
             ],
         )?;
-        let Some(user) = found.get(0) else {
-            return Ok(UserInfo::default());
-        };
-        let profile = VisitorProfile {
-            external_id: user_id.to_string(),
-            first_name: str_field(user, "first_name").filter(|n| !n.is_empty()),
-            last_name: str_field(user, "last_name").filter(|n| !n.is_empty()),
-            username: str_field(user, "screen_name"),
-            ..Default::default()
-        };
-        let avatar = str_field(user, "photo_200")
-            .filter(|url| !url.contains(PLACEHOLDER_AVATAR) && url.len() <= MAX_FILE_REF)
-            .map(|url| InboundFile {
-                file_ref: url,
-                name: Some(format!("avatar_{user_id}.jpg")),
-                mime: Some("image/jpeg".into()),
-                size: None,
-                kind: AttachmentKind::Image,
-            });
-        Ok(UserInfo {
-            profile: Some(profile),
-            avatar,
-        })
+        Ok(found
+            .get(0)
+            .map(|user| user_info_of(user_id, user))
+            .unwrap_or_default())
+    }
+}
+
+/// Name and avatar from a `users.get` item. A deleted account's stub name ("DELETED") and VK's
+/// placeholder picture are no profile.
+fn user_info_of(user_id: i64, user: &Value) -> UserInfo {
+    let deleted = str_field(user, "deactivated").as_deref() == Some("deleted");
+    let name = |key: &str| str_field(user, key).filter(|n| !n.is_empty() && !deleted);
+    let profile = VisitorProfile {
+        external_id: user_id.to_string(),
+        first_name: name("first_name"),
+        last_name: name("last_name"),
+        username: str_field(user, "screen_name"),
+        ..Default::default()
+    };
+    // A link too long to keep is left out: the next profile refresh gets a fresh one.
+    let avatar = str_field(user, "photo_200")
+        .filter(|url| !url.contains(PLACEHOLDER_AVATAR) && url.len() <= MAX_FILE_REF)
+        .map(|url| InboundFile {
+            file_ref: url,
+            name: Some(format!("avatar_{user_id}.jpg")),
+            mime: Some("image/jpeg".into()),
+            size: None,
+            kind: AttachmentKind::Image,
+        });
+    UserInfo {
+        profile: Some(profile),
+        avatar,
     }
 }
 
@@ -1627,6 +1636,24 @@ mod tests {
         assert_eq!(map_error(902, "privacy".into()).code(), "visitor_blocked");
         let ok = api_result(serde_json::from_str(api!("messages.send_ok")).unwrap()).unwrap();
         assert_eq!(ok.as_i64(), Some(1519));
+    }
+
+    #[test]
+    fn users_get_gives_name_screen_name_and_avatar_but_not_placeholders() {
+        let users: Value = serde_json::from_str(api!("users.get_ok")).unwrap();
+        let info = user_info_of(745120983, &users["response"][0]);
+        let profile = info.profile.unwrap();
+        assert_eq!(profile.display_name(), "Ольга Петрова");
+        assert_eq!(profile.username.as_deref(), Some("olga.petrova88"));
+        let avatar = info.avatar.unwrap();
+        assert!(avatar.file_ref.starts_with("https://sun1-23.userapi.com/"));
+        assert_eq!(avatar.kind, AttachmentKind::Image);
+
+        let deleted = serde_json::json!({"id": 5, "first_name": "DELETED", "last_name": "",
+            "deactivated": "deleted", "photo_200": "https://vk.com/images/camera_200.png"});
+        let info = user_info_of(5, &deleted);
+        assert_eq!(info.profile.unwrap().display_name(), "");
+        assert!(info.avatar.is_none());
     }
 
     #[test]
