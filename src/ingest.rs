@@ -355,10 +355,20 @@ fn store_events(
     let now = Timestamp::now();
     for (event, fetched) in events.iter().zip(files) {
         match event {
-            InboundEvent::Message(m) => {
+            InboundEvent::Message(m) if single_message => {
                 if store_message(&mut tx, channel.id, m, &fetched, now, &mut result)?.is_none() {
                     // Stored concurrently under another delivery: keep the first copy only.
                     return Ok(StoredInbound::default());
+                }
+            }
+            InboundEvent::Message(m) => {
+                // In a batch, a message stored before is undone alone (its dialog counted it
+                // again, or even reopened): the rest of the batch is new and must stay.
+                tx.savepoint()?;
+                let mut mark = result.clone();
+                match store_message(&mut tx, channel.id, m, &fetched, now, &mut mark)? {
+                    Some(_) => result = mark,
+                    None => tx.rollback_to_savepoint()?,
                 }
             }
             InboundEvent::Edited {
@@ -430,7 +440,7 @@ fn store_events(
                 tx.apply_status_up_to(channel.id, &visitor.external_id, *status, *until)?;
             }
             InboundEvent::ConversationStarted { visitor, context } => {
-                let (visitor_id, created) = tx.upsert_visitor(channel.id, visitor)?;
+                let (visitor_id, created) = tx.upsert_visitor_as(channel.id, visitor, false)?;
                 let dialog_id = tx.latest_dialog_of_visitor(visitor_id)?;
                 tx.log_event(
                     dialog_id,
@@ -534,7 +544,7 @@ fn store_echo<Q: Queryable>(
         (true, Some(f)) => format!("📎 {}", f.name.as_deref().unwrap_or("file")),
         _ => m.text.clone(),
     };
-    let (visitor_id, _) = tx.upsert_visitor(channel_id, &m.visitor)?;
+    let (visitor_id, _) = tx.upsert_visitor_as(channel_id, &m.visitor, false)?;
     let (dialog_id, _) = tx.dialog_for_echo(channel_id, visitor_id, &text, now)?;
     let id = tx.insert_echo_message(channel_id, dialog_id, &m.external_id, &text, m.sent_at)?;
     if let Some(id) = id {

@@ -515,6 +515,7 @@ impl Crmchats {
             return Err(Error::invalid("name", "a channel needs a name"));
         }
         let info = self.rt.with_provider(&channel, |p, ctx| p.check(ctx))??;
+        keep_account_info(&mut channel, &info);
         channel.id = self
             .rt
             .store
@@ -551,7 +552,9 @@ impl Crmchats {
         if let Some(settings) = input.settings {
             apply_settings(&mut channel, settings, true)?;
         }
+        complete_from_schema(&mut channel)?;
         let info = self.rt.with_provider(&channel, |p, ctx| p.check(ctx))??;
+        keep_account_info(&mut channel, &info);
         let url = self.rt.webhook_url(id);
         let registered = !self.rt.config.public_base_url.is_empty();
         if registered {
@@ -617,7 +620,10 @@ impl Crmchats {
             Ok(health) => {
                 // Providers may add their own query to our URL (a key), so a prefix is ours.
                 let ours = self.rt.webhook_url(channel.id);
-                let elsewhere = health.url.as_deref().is_some_and(|u| !u.starts_with(&ours));
+                let elsewhere = health
+                    .url
+                    .as_deref()
+                    .is_some_and(|u| u != ours && !u.starts_with(&format!("{ours}&")));
                 let lost = health.registered == Some(false) || elsewhere;
                 if lost && !self.rt.config.public_base_url.is_empty() {
                     self.register_webhook(&channel)?;
@@ -714,10 +720,19 @@ impl Crmchats {
         // are there to be copied, not hidden.
         if let (Some(provider), Value::Object(shown)) = (provider_for(c.kind), &mut settings) {
             for field in provider.settings_schema() {
-                if matches!(field.kind, FieldKind::Generated | FieldKind::Readonly) {
-                    if let Some(v) = c.settings.get(field.name) {
+                let Some(v) = c.settings.get(field.name) else {
+                    continue;
+                };
+                match field.kind {
+                    FieldKind::Generated | FieldKind::Readonly => {
                         shown.insert(field.name.to_string(), v.clone());
                     }
+                    // Secret by the schema, whatever its name says.
+                    FieldKind::Secret => {
+                        let masked = v.as_str().map(mask).unwrap_or_else(|| MASK.to_string());
+                        shown.insert(field.name.to_string(), Value::String(masked));
+                    }
+                    _ => {}
                 }
             }
         }
@@ -898,6 +913,22 @@ fn complete_from_schema(channel: &mut Channel) -> Result<()> {
     Ok(())
 }
 
+/// What "Check" found, on the channel before it is saved or its webhook registered: the account
+/// id (providers subscribe by it) and the details that fill read-only fields.
+fn keep_account_info(channel: &mut Channel, info: &AccountInfo) {
+    channel.external_id = Some(info.bot_id.clone());
+    channel.bot_name = Some(info.bot_name.clone());
+    if let Some(provider) = provider_for(channel.kind) {
+        for field in provider.settings_schema() {
+            if field.kind == FieldKind::Readonly {
+                if let Some(v) = info.details.get(field.name) {
+                    channel.settings.insert(field.name.to_string(), v.clone());
+                }
+            }
+        }
+    }
+}
+
 /// What the settings page needs to draw a channel type's form.
 fn channel_type_json(provider: &dyn Provider) -> Value {
     json!({
@@ -913,7 +944,20 @@ fn apply_settings(channel: &mut Channel, settings: Map<String, Value>, merge: bo
     if !merge {
         channel.settings.clear();
     }
+    // Read-only fields come from the messenger ("Check", webhook registration), not the form.
+    let readonly: Vec<&str> = provider_for(channel.kind)
+        .map(|p| {
+            p.settings_schema()
+                .into_iter()
+                .filter(|f| f.kind == FieldKind::Readonly)
+                .map(|f| f.name)
+                .collect()
+        })
+        .unwrap_or_default();
     for (key, value) in settings {
+        if readonly.contains(&key.as_str()) {
+            continue;
+        }
         if matches!(&value, Value::String(s) if is_masked(s)) {
             continue;
         }

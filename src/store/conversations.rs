@@ -45,6 +45,17 @@ impl<'t> Db<'t, PooledConn> {
 }
 
 impl Db<'_, Transaction<'_>> {
+    /// Marks the transaction's state, so a part of it can be undone alone.
+    pub fn savepoint(&mut self) -> StoreResult<()> {
+        self.q.query_drop("SAVEPOINT crmchats_event")?;
+        Ok(())
+    }
+
+    pub fn rollback_to_savepoint(&mut self) -> StoreResult<()> {
+        self.q.query_drop("ROLLBACK TO SAVEPOINT crmchats_event")?;
+        Ok(())
+    }
+
     /// Commits; dropping the transaction without this rolls it back.
     pub fn commit(self) -> StoreResult<()> {
         Ok(self.q.commit()?)
@@ -354,13 +365,25 @@ impl<Q: Queryable> Db<'_, Q> {
         channel_id: ChannelId,
         p: &VisitorProfile,
     ) -> StoreResult<(VisitorId, bool)> {
+        self.upsert_visitor_as(channel_id, p, true)
+    }
+
+    /// Like `upsert_visitor`; `wrote` false for what the visitor did not write (our echoes, an
+    /// opened chat), which leaves a block in place.
+    pub fn upsert_visitor_as(
+        &mut self,
+        channel_id: ChannelId,
+        p: &VisitorProfile,
+        wrote: bool,
+    ) -> StoreResult<(VisitorId, bool)> {
         let sql = self.sql(
             "INSERT INTO {visitors} (identity, channel_id, external_id, name, first_name, last_name, username, \
              phone, language, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
              ON DUPLICATE KEY UPDATE id = LAST_INSERT_ID(id), name = IF(VALUES(name) <> '', VALUES(name), name), \
              first_name = COALESCE(VALUES(first_name), first_name), last_name = COALESCE(VALUES(last_name), last_name), \
              username = COALESCE(VALUES(username), username), phone = COALESCE(VALUES(phone), phone), \
-             language = COALESCE(VALUES(language), language), blocked = 0, updated_at = VALUES(updated_at)",
+             language = COALESCE(VALUES(language), language), blocked = IF(?, 0, blocked), \
+             updated_at = VALUES(updated_at)",
         );
         let now = Timestamp::now();
         let (affected, id) = exec_write(
@@ -378,6 +401,7 @@ impl<Q: Queryable> Db<'_, Q> {
                 p.language.as_deref().map(|v| fit(v, 16)),
                 now,
                 now,
+                wrote,
             ),
         )?;
         Ok((id as VisitorId, affected == 1))
