@@ -634,6 +634,26 @@ fn a_reply_is_sent_with_a_random_id_from_its_idempotency_key() {
 }
 
 #[test]
+fn a_text_over_4096_characters_goes_as_two_messages_with_keys_of_their_own() {
+    let h = Vk::new();
+    let (id, dialog_id) = h.with_dialog();
+    let text = "ж".repeat(4096 + 10);
+    let message = h.send(dialog_id, &text);
+    assert_eq!(message["status"], "sent");
+    let sent = h.vk.sent_messages(VISITOR);
+    assert_eq!(sent.len(), 2);
+    assert_eq!(sent[0].text.chars().count(), 4096);
+    assert_eq!(sent[1].text.chars().count(), 10);
+    assert_eq!(message["external_id"], sent[0].id.to_string());
+    let key = format!("{}.text", message["id"]);
+    assert_eq!(sent[0].random_id, i64::from(random_id_for(id, &key)));
+    assert_eq!(
+        sent[1].random_id,
+        i64::from(random_id_for(id, &format!("{key}.1")))
+    );
+}
+
+#[test]
 fn a_retried_send_with_the_same_key_reaches_the_visitor_once() {
     use crmchats::providers::{provider_for, ProviderContext};
     let h = Vk::new();

@@ -1109,7 +1109,7 @@ impl Provider for Vk {
         for (i, chunk) in split_chars(text, MAX_TEXT).iter().enumerate() {
             let key = match i {
                 0 => idempotency_key.to_string(),
-                _ => format!("{idempotency_key}#{i}"),
+                _ => format!("{idempotency_key}.{i}"),
             };
             let random_id = random_id_for(ctx.channel_id, &key);
             let id = self.send(ctx, peer_id, random_id, chunk, None)?;
