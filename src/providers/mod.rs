@@ -4,6 +4,7 @@
 //! nothing of MySQL or of the C ABI: everything they need arrives in a [`ProviderContext`].
 
 pub mod telegram;
+pub mod vk;
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -351,6 +352,7 @@ pub trait Provider: Send + Sync {
 pub fn provider_for(kind: ChannelType) -> Option<&'static dyn Provider> {
     match kind {
         ChannelType::Telegram => Some(&telegram::Telegram),
+        ChannelType::Vk => Some(&vk::Vk),
         _ => None,
     }
 }
