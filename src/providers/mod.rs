@@ -5,6 +5,7 @@
 
 pub mod telegram;
 pub mod vk;
+pub mod widget;
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -353,6 +354,7 @@ pub fn provider_for(kind: ChannelType) -> Option<&'static dyn Provider> {
     match kind {
         ChannelType::Telegram => Some(&telegram::Telegram),
         ChannelType::Vk => Some(&vk::Vk),
+        ChannelType::Widget => Some(&widget::Widget),
         _ => None,
     }
 }

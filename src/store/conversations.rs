@@ -424,6 +424,15 @@ impl<Q: Queryable> Db<'_, Q> {
         Ok((id as VisitorId, affected == 1))
     }
 
+    pub fn visitor_id(
+        &mut self,
+        channel_id: ChannelId,
+        external_id: &str,
+    ) -> StoreResult<Option<VisitorId>> {
+        let sql = self.sql("SELECT id FROM {visitors} WHERE channel_id = ? AND external_id = ?");
+        Ok(self.q.exec_first(sql, (channel_id, external_id))?)
+    }
+
     pub fn set_visitor_blocked(&mut self, visitor_id: VisitorId, blocked: bool) -> StoreResult<()> {
         let sql = self.sql("UPDATE {visitors} SET blocked = ?, updated_at = ? WHERE id = ?");
         self.q
