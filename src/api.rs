@@ -16,9 +16,11 @@ use crate::error::{Error, Result};
 use crate::http::validate_proxy;
 use crate::ingest::{self, IncomingWebhook};
 use crate::model::{
-    AccountInfo, Channel, ChannelType, DialogId, MessageStatus, OperatorId, WebhookState,
+    AccountInfo, Channel, ChannelActivity, ChannelType, DialogId, MessageStatus, OperatorId,
+    WebhookState,
 };
 use crate::outbound::{self, AttachmentSource, OutgoingAttachment, Reply};
+use crate::providers::{constant_time_eq, provider_for, supported, FieldKind, Provider};
 use crate::runtime::Runtime;
 use crate::storage::random_token;
 use crate::store::{
@@ -172,6 +174,22 @@ struct ChannelIdJson {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
+struct ChannelTypeJson {
+    #[serde(rename = "type")]
+    kind: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MediaLinkJson {
+    channel_id: i64,
+    attachment_id: i64,
+    expires: i64,
+    signature: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct MessagesListJson {
     dialog_id: DialogId,
     operator_id: OperatorId,
@@ -237,6 +255,23 @@ impl Crmchats {
             "channels.update" => self.channels_update(params),
             "channels.delete" => self.channels_delete(params),
             "channels.list" => self.channels_list(),
+            "channels.types" => Ok(json!({
+                "types": supported().into_iter().map(channel_type_json).collect::<Vec<_>>()
+            })),
+            "channels.schema" => {
+                let p: ChannelTypeJson = parse(method, params)?;
+                let provider = ChannelType::parse(&p.kind)
+                    .and_then(provider_for)
+                    .ok_or_else(|| {
+                        Error::invalid(
+                            "type",
+                            format!("`{}` is not a channel type of this build", p.kind),
+                        )
+                    })?;
+                Ok(channel_type_json(provider))
+            }
+            "channels.health" => self.channels_health(params),
+            "media.open" => self.media_open(params),
             "channels.get" => {
                 let p: ChannelIdJson = parse(method, params)?;
                 Ok(json!({"channel": self.channel_json(&self.rt.store.channel(p.channel_id)?)}))
@@ -491,8 +526,10 @@ impl Crmchats {
         if registered {
             // The messenger learns the new token and secret before they are saved: when it
             // refuses, nothing changes and the registration it has keeps working.
-            self.rt
+            let kept = self
+                .rt
                 .with_provider(&channel, |p, ctx| p.set_webhook(ctx, &url))??;
+            channel.settings.extend(kept);
         }
         self.rt
             .store
@@ -532,6 +569,76 @@ impl Crmchats {
         Ok(json!({"channel": self.channel_json(&self.rt.store.channel(channel.id)?)}))
     }
 
+    /// The messenger's view of the webhook beside ours; a webhook the messenger lost is
+    /// registered again (silent webhook loss is what admins of other inboxes never see).
+    fn channels_health(&self, params: &Value) -> Result<Value> {
+        let p: ChannelIdJson = parse("channels.health", params)?;
+        let channel = self.rt.store.channel(p.channel_id)?;
+        if !channel.active {
+            return Err(Error::NotFound(format!(
+                "channel {} was deleted",
+                channel.id
+            )));
+        }
+        let reported = self.rt.with_provider(&channel, |p, ctx| p.health(ctx))?;
+        let mut reregistered = false;
+        let messenger = match reported {
+            Ok(health) => {
+                // Providers may add their own query to our URL (a key), so a prefix is ours.
+                let ours = self.rt.webhook_url(channel.id);
+                let elsewhere = health.url.as_deref().is_some_and(|u| !u.starts_with(&ours));
+                let lost = health.registered == Some(false) || elsewhere;
+                if lost && !self.rt.config.public_base_url.is_empty() {
+                    self.register_webhook(&channel)?;
+                    reregistered = true;
+                }
+                json!({"ok": true, "webhook": health})
+            }
+            Err(e) => {
+                self.rt
+                    .store
+                    .mark_channel_error(channel.id, Timestamp::now(), &e.to_string())?;
+                json!({"ok": false, "error": {"code": e.code(), "message": e.to_string()}})
+            }
+        };
+        let channel = self.rt.store.channel(channel.id)?;
+        Ok(json!({
+            "channel": self.channel_json(&channel),
+            "messenger": messenger,
+            "reregistered": reregistered,
+        }))
+    }
+
+    /// A stored file behind a signed, expiring link given to a messenger (Viber fetches media by
+    /// URL); `media.php` streams the returned path.
+    fn media_open(&self, params: &Value) -> Result<Value> {
+        let p: MediaLinkJson = parse("media.open", params)?;
+        let refused = || Error::Forbidden("the media link is invalid or has expired".into());
+        if p.expires < Timestamp::now().millis() / 1000 {
+            return Err(refused());
+        }
+        let channel = self.rt.store.channel(p.channel_id).map_err(|_| refused())?;
+        let expected = crate::runtime::media_signature(&channel, p.attachment_id, p.expires);
+        if !constant_time_eq(expected.as_bytes(), p.signature.as_bytes()) {
+            return Err(refused());
+        }
+        let mut db = self.rt.store.db()?;
+        let a = db.attachment(p.attachment_id)?;
+        if db.attachment_channel(a.id)? != Some(channel.id) {
+            return Err(refused());
+        }
+        let path = a
+            .sha256
+            .as_deref()
+            .and_then(|s| self.rt.files.path_of(s))
+            .filter(|p| p.exists())
+            .ok_or_else(|| Error::NotFound(format!("attachment {} has no stored file", a.id)))?;
+        Ok(
+            json!({"attachment": {"id": a.id, "name": a.name, "mime": a.mime, "size": a.size,
+            "path": path.to_string_lossy()}}),
+        )
+    }
+
     fn channels_list(&self) -> Result<Value> {
         let channels = self.rt.store.channels(false)?;
         Ok(json!({"channels": channels.iter().map(|c| self.channel_json(c)).collect::<Vec<_>>()}))
@@ -552,7 +659,9 @@ impl Crmchats {
             .rt
             .with_provider(channel, |p, ctx| p.set_webhook(ctx, &url))?;
         match outcome {
-            Ok(()) => {
+            Ok(kept) => {
+                self.rt.store.merge_channel_settings(channel.id, &kept)?;
+                self.rt.forget_channel(channel.id);
                 self.rt
                     .store
                     .set_webhook_state(channel.id, WebhookState::Registered, None)?
@@ -569,7 +678,19 @@ impl Crmchats {
     // --- shared ---------------------------------------------------------------------------------
 
     fn channel_json(&self, c: &Channel) -> Value {
-        let settings = masked_settings(&Value::Object(c.settings.clone()));
+        let mut settings = masked_settings(&Value::Object(c.settings.clone()));
+        // Values we generated or the messenger gave us (a verify token, a confirmation code)
+        // are there to be copied, not hidden.
+        if let (Some(provider), Value::Object(shown)) = (provider_for(c.kind), &mut settings) {
+            for field in provider.settings_schema() {
+                if matches!(field.kind, FieldKind::Generated | FieldKind::Readonly) {
+                    if let Some(v) = c.settings.get(field.name) {
+                        shown.insert(field.name.to_string(), v.clone());
+                    }
+                }
+            }
+        }
+        let ts = |t: &Option<Timestamp>| t.map(|t| t.to_rfc3339());
         json!({
             "id": c.id,
             "type": c.kind.as_str(),
@@ -585,6 +706,12 @@ impl Crmchats {
                 "secret": mask(&c.webhook_secret),
             },
             "settings": settings,
+            "activity": {
+                "last_inbound_at": ts(&c.health.last_inbound_at),
+                "last_outbound_at": ts(&c.health.last_outbound_at),
+                "last_error": c.health.last_error,
+                "last_error_at": ts(&c.health.last_error_at),
+            },
         })
     }
 
@@ -700,13 +827,62 @@ fn draft_channel(input: &ChannelInputJson) -> Result<Channel> {
         webhook_state: WebhookState::None,
         webhook_error: None,
         active: true,
+        health: ChannelActivity::default(),
     };
     apply_settings(
         &mut channel,
         input.settings.clone().unwrap_or_default(),
         false,
     )?;
+    complete_from_schema(&mut channel)?;
     Ok(channel)
+}
+
+/// Fills the values we generate (verify tokens) and refuses a form without a required field,
+/// naming it, before any messenger is called.
+fn complete_from_schema(channel: &mut Channel) -> Result<()> {
+    let Some(provider) = provider_for(channel.kind) else {
+        return Ok(());
+    };
+    for field in provider.settings_schema() {
+        if field.name == "token" {
+            continue; // checked with the token itself
+        }
+        let present = match channel.settings.get(field.name) {
+            Some(Value::String(v)) => !v.trim().is_empty(),
+            Some(Value::Null) | None => false,
+            Some(_) => true,
+        };
+        match field.kind {
+            FieldKind::Generated if !present => {
+                channel
+                    .settings
+                    .insert(field.name.to_string(), Value::String(random_token(16)));
+            }
+            FieldKind::Readonly => {}
+            _ if field.required && !present => {
+                return Err(Error::invalid(
+                    &format!("settings.{}", field.name),
+                    format!(
+                        "{} is required for a {} channel",
+                        field.label,
+                        channel.kind.as_str()
+                    ),
+                ));
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// What the settings page needs to draw a channel type's form.
+fn channel_type_json(provider: &dyn Provider) -> Value {
+    json!({
+        "type": provider.kind().as_str(),
+        "fields": provider.settings_schema(),
+        "capabilities": provider.capabilities(),
+    })
 }
 
 /// Validates and merges settings; `webhook_secret` moves to its own column. Masked values sent

@@ -132,6 +132,15 @@ fn process(
     ctx: &ProviderContext,
     request: &WebhookRequest,
 ) -> WebhookResponse {
+    if let Some(answer) = provider.handshake(ctx, request) {
+        return match answer {
+            Ok(reply) => WebhookResponse::from_reply(reply),
+            Err(e) => {
+                log::warn!("channel {}: {e}", channel.id);
+                WebhookResponse::text(e.status(), &e.to_string())
+            }
+        };
+    }
     if let Err(e) = provider.verify(ctx, request) {
         log::warn!("channel {}: {e}", channel.id);
         return WebhookResponse::text(e.status(), &e.to_string());
@@ -159,6 +168,14 @@ fn process(
             return WebhookResponse::text(503, "storage unavailable, retry later");
         }
     };
+    if !parsed.events.is_empty() && rt.inbound_mark_due(channel.id) {
+        if let Err(e) = rt.store.mark_channel_inbound(channel.id, Timestamp::now()) {
+            log::warn!(
+                "channel {}: last inbound time not recorded: {e}",
+                channel.id
+            );
+        }
+    }
     for visitor_id in stored.visitor_ids {
         if let Err(e) = refresh_visitor_profile(rt, db, provider, ctx, visitor_id, false) {
             log::warn!(
@@ -387,6 +404,36 @@ fn store_events(
                 let dialog_id = tx.latest_dialog_of_visitor(visitor_id)?;
                 tx.log_event(dialog_id, None, None, kind, &serde_json::Value::Null)?;
             }
+            InboundEvent::Echo(m) => {
+                store_echo(&mut tx, channel.id, m, now)?;
+            }
+            InboundEvent::Status {
+                external_id,
+                status,
+                at: _,
+                error,
+            } => {
+                tx.apply_status(channel.id, external_id, *status, error.as_deref())?;
+            }
+            InboundEvent::StatusUpTo {
+                visitor,
+                status,
+                until,
+            } => {
+                tx.apply_status_up_to(channel.id, &visitor.external_id, *status, *until)?;
+            }
+            InboundEvent::ConversationStarted { visitor, context } => {
+                let (visitor_id, created) = tx.upsert_visitor(channel.id, visitor)?;
+                let dialog_id = tx.latest_dialog_of_visitor(visitor_id)?;
+                tx.log_event(
+                    dialog_id,
+                    None,
+                    None,
+                    "conversation_started",
+                    &json!({"visitor_id": visitor_id, "new_visitor": created, "context": context}),
+                )?;
+                push_unique(&mut result.visitor_ids, visitor_id);
+            }
         }
     }
     tx.commit()?;
@@ -453,6 +500,37 @@ fn store_message<Q: Queryable>(
     result.message_ids.push(message_id);
     push_unique(&mut result.visitor_ids, visitor_id);
     Ok(Some(message_id))
+}
+
+/// Stores a message our side sent outside the inbox as outgoing, in the visitor's open dialog.
+/// Text only: the files of such messages stay with the messenger.
+fn store_echo<Q: Queryable>(
+    tx: &mut Db<'_, Q>,
+    channel_id: ChannelId,
+    m: &InboundMessage,
+    now: Timestamp,
+) -> Result<Option<MessageId>, StoreError> {
+    // Our own sends come back too: already stored under this id, nothing to do.
+    if tx.message_exists(channel_id, &m.external_id)? {
+        return Ok(None);
+    }
+    let text = match (m.text.is_empty(), m.files.first()) {
+        (true, Some(f)) => format!("📎 {}", f.name.as_deref().unwrap_or("file")),
+        _ => m.text.clone(),
+    };
+    let (visitor_id, _) = tx.upsert_visitor(channel_id, &m.visitor)?;
+    let (dialog_id, _) = tx.dialog_for_echo(channel_id, visitor_id, &text, now)?;
+    let id = tx.insert_echo_message(channel_id, dialog_id, &m.external_id, &text, m.sent_at)?;
+    if let Some(id) = id {
+        tx.log_event(
+            Some(dialog_id),
+            Some(id),
+            None,
+            "sent_outside_inbox",
+            &serde_json::Value::Null,
+        )?;
+    }
+    Ok(id)
 }
 
 fn push_unique(ids: &mut Vec<VisitorId>, id: VisitorId) {

@@ -84,6 +84,16 @@ pub struct Channel {
     pub webhook_state: WebhookState,
     pub webhook_error: Option<String>,
     pub active: bool,
+    pub health: ChannelActivity,
+}
+
+/// When a channel last worked, as the database knows it.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ChannelActivity {
+    pub last_inbound_at: Option<Timestamp>,
+    pub last_outbound_at: Option<Timestamp>,
+    pub last_error: Option<String>,
+    pub last_error_at: Option<Timestamp>,
 }
 
 impl Channel {
@@ -252,6 +262,33 @@ pub enum InboundEvent {
         visitor: VisitorProfile,
         blocked: bool,
     },
+    /// A message our side sent from outside the inbox (the Page Inbox, VK's community chat, the
+    /// phone of a WhatsApp account), or the messenger's echo of one we sent: stored as outgoing,
+    /// once, keyed by its id. `visitor` is the person it was sent to.
+    Echo(InboundMessage),
+    /// What happened to one of our messages, by its messenger id. Statuses only move forward
+    /// (sent → delivered → read); `failed` replaces only `queued`/`sent`.
+    Status {
+        external_id: String,
+        status: MessageStatus,
+        at: Timestamp,
+        /// The messenger's words, for `failed`.
+        error: Option<String>,
+    },
+    /// Every message we sent to `visitor` up to `until` reached `status` (Facebook watermarks,
+    /// Viber `seen` without ids).
+    StatusUpTo {
+        visitor: VisitorProfile,
+        status: MessageStatus,
+        until: Timestamp,
+    },
+    /// The visitor opened the chat (Viber `conversation_started`, Facebook "Get started"
+    /// without text): known from now on, no dialog yet.
+    ConversationStarted {
+        visitor: VisitorProfile,
+        /// Deep-link or referral context the messenger passed along.
+        context: Option<String>,
+    },
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -263,9 +300,16 @@ pub struct SentMessage {
 }
 
 /// The account behind a token, as "Check" shows it.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct AccountInfo {
     pub bot_id: String,
     pub bot_name: String,
     pub username: Option<String>,
+    /// The bot's / page's picture, as the messenger serves it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub avatar_url: Option<String>,
+    /// What else the admin should see: a QR code to scan (`qr_code`, a data: URL), a
+    /// confirmation code, the account's state in the messenger's words.
+    #[serde(skip_serializing_if = "serde_json::Map::is_empty")]
+    pub details: serde_json::Map<String, serde_json::Value>,
 }

@@ -5,14 +5,18 @@ use std::fs::File;
 use std::io::Read;
 use std::path::PathBuf;
 
+use mysql::PooledConn;
 use serde_json::json;
 
 use crate::error::{Error, Result};
-use crate::model::{DialogId, Direction, MessageId, MessageStatus, OperatorId};
+use crate::model::{
+    AttachmentId, Channel, ChannelId, DialogId, Direction, MessageId, MessageStatus, OperatorId,
+    VisitorId,
+};
 use crate::providers::{OutgoingFile, Provider, ProviderContext, ProviderError};
 use crate::runtime::Runtime;
 use crate::storage::StoredFile;
-use crate::store::NewAttachment;
+use crate::store::{Db, NewAttachment, StoreError};
 use crate::time::Timestamp;
 
 pub enum AttachmentSource {
@@ -38,6 +42,7 @@ struct SavedFile {
     stored: StoredFile,
     name: String,
     mime: String,
+    attachment_id: AttachmentId,
 }
 
 /// Stores the reply, sends it, records the outcome; returns the message id in every case where
@@ -52,6 +57,11 @@ pub fn send_reply(rt: &Runtime, reply: Reply) -> Result<MessageId> {
     let mut db = rt.store.db()?;
     let dialog = db.dialog(reply.dialog_id, reply.operator_id)?;
     let channel = db.channel(dialog.channel_id)?;
+    // Facebook and WhatsApp refuse to write first after 24 hours: say so before storing
+    // anything, so the operator is not left with a message that can never go.
+    if let Some(closed) = reply_window_closed(rt, &mut db, &channel, dialog.visitor_id)? {
+        return Err(Error::Provider(closed));
+    }
 
     let mut saved = Vec::with_capacity(reply.attachments.len());
     for (i, a) in reply.attachments.into_iter().enumerate() {
@@ -60,6 +70,7 @@ pub fn send_reply(rt: &Runtime, reply: Reply) -> Result<MessageId> {
             stored,
             name: a.name,
             mime: a.mime,
+            attachment_id: 0,
         });
     }
 
@@ -71,8 +82,8 @@ pub fn send_reply(rt: &Runtime, reply: Reply) -> Result<MessageId> {
         text: &reply.text,
         status: MessageStatus::Queued,
     })?;
-    for f in &saved {
-        tx.insert_attachment(
+    for f in &mut saved {
+        f.attachment_id = tx.insert_attachment(
             Some(message_id),
             &NewAttachment {
                 name: &f.name,
@@ -115,9 +126,13 @@ pub fn send_reply(rt: &Runtime, reply: Reply) -> Result<MessageId> {
                 rt,
                 provider,
                 ctx,
-                &dialog.visitor_external_id,
-                &reply.text,
-                &saved,
+                &Outgoing {
+                    channel: &channel,
+                    message_id,
+                    to: &dialog.visitor_external_id,
+                    text: &reply.text,
+                    files: &saved,
+                },
             )
         })
         .unwrap_or_else(|e| Delivery::failed(ProviderError::Unsupported(e.to_string())))
@@ -127,7 +142,7 @@ pub fn send_reply(rt: &Runtime, reply: Reply) -> Result<MessageId> {
             channel.name
         )))
     };
-    if let Err(e) = record_delivery(rt, message_id, dialog.visitor_id, &delivery) {
+    if let Err(e) = record_delivery(rt, &channel, message_id, dialog.visitor_id, &delivery) {
         // The message is stored and may have reached the visitor: it is never reported as lost.
         log::error!(
             "dialog {}: outcome of message {message_id} not recorded: {e}",
@@ -192,20 +207,62 @@ impl Delivery {
     }
 }
 
+/// Whether the messenger's reply window (hours after the visitor's last message) has closed.
+fn reply_window_closed(
+    rt: &Runtime,
+    db: &mut Db<PooledConn>,
+    channel: &Channel,
+    visitor_id: VisitorId,
+) -> Result<Option<ProviderError>> {
+    let Some(hours) = rt.provider(channel)?.capabilities().reply_window_hours else {
+        return Ok(None);
+    };
+    let window_ms = i64::from(hours) * 3600 * 1000;
+    let last = db.last_inbound_at(visitor_id)?;
+    let open = last.is_some_and(|at| Timestamp::now().millis() - at.millis() < window_ms);
+    Ok((!open).then(|| {
+        ProviderError::WindowClosed(match last {
+            Some(at) => format!(
+                "{} accepts replies only within {hours} hours of the visitor's last message ({}); wait until the visitor writes again",
+                channel.kind.as_str(),
+                at.to_rfc3339()
+            ),
+            None => format!(
+                "{} accepts replies only within {hours} hours of a message from the visitor, and this visitor has not written",
+                channel.kind.as_str()
+            ),
+        })
+    }))
+}
+
 fn record_delivery(
     rt: &Runtime,
+    channel: &Channel,
     message_id: MessageId,
     visitor_id: i64,
     delivery: &Delivery,
 ) -> Result<()> {
     let mut db = rt.store.db()?;
+    let now = Timestamp::now();
+    match &delivery.error {
+        None => rt.store.mark_channel_sent(channel.id, now)?,
+        Some(e) => rt
+            .store
+            .mark_channel_error(channel.id, now, &e.to_string())?,
+    }
     match (&delivery.first_id, &delivery.error) {
-        (Some(id), None) => db.set_message_sent(message_id, id, None)?,
+        (Some(id), None) => set_sent(&mut db, channel.id, message_id, id, None)?,
         // Something reached the visitor: the message counts as sent, with what failed after it,
         // so nobody resends the part that arrived.
         (Some(id), Some(e)) => {
             let why = format!("only partly sent: {e}");
-            db.set_message_sent(message_id, id, Some((e.code(), why.as_str())))?
+            set_sent(
+                &mut db,
+                channel.id,
+                message_id,
+                id,
+                Some((e.code(), why.as_str())),
+            )?
         }
         (None, error) => {
             let e = error
@@ -221,15 +278,52 @@ fn record_delivery(
     Ok(())
 }
 
-/// Sends text and files; the text rides as the first file's caption when it fits.
+/// Records the messenger's id; when the messenger's echo of this very message was stored first
+/// (its webhook overtook this call), the echo copy gives way.
+fn set_sent(
+    db: &mut Db<PooledConn>,
+    channel_id: ChannelId,
+    message_id: MessageId,
+    external_id: &str,
+    partial_error: Option<(&str, &str)>,
+) -> Result<()> {
+    match db.set_message_sent(message_id, external_id, partial_error) {
+        Err(StoreError::Db(mysql::Error::MySqlError(e))) if e.code == DUPLICATE_KEY => {
+            db.remove_echo_copy(channel_id, external_id)?;
+            db.set_message_sent(message_id, external_id, partial_error)?;
+            Ok(())
+        }
+        other => Ok(other?),
+    }
+}
+
+/// MySQL's ER_DUP_ENTRY.
+const DUPLICATE_KEY: u16 = 1062;
+
+/// One reply on its way: what `deliver` sends and where.
+struct Outgoing<'a> {
+    channel: &'a Channel,
+    message_id: MessageId,
+    to: &'a str,
+    text: &'a str,
+    files: &'a [SavedFile],
+}
+
+/// Sends text and files; the text rides as the first file's caption when it fits. Each part
+/// has a key of its own that stays the same when the message is sent again.
 fn deliver(
     rt: &Runtime,
     provider: &dyn Provider,
     ctx: &ProviderContext,
-    to: &str,
-    text: &str,
-    files: &[SavedFile],
+    out: &Outgoing,
 ) -> Delivery {
+    let Outgoing {
+        channel,
+        message_id,
+        to,
+        text,
+        files,
+    } = *out;
     const CAPTION_LIMIT: usize = 1024;
     let caption_fits = !text.is_empty() && text.chars().count() <= CAPTION_LIMIT;
     let mut delivery = Delivery {
@@ -247,7 +341,14 @@ fn deliver(
         }
     };
     let text_apart = files.is_empty() || (!text.is_empty() && !caption_fits);
-    if text_apart && !note(provider.send_text(ctx, to, text).map(|s| s.external_id)) {
+    let text_key = format!("{message_id}.text");
+    if text_apart
+        && !note(
+            provider
+                .send_text(ctx, to, text, &text_key)
+                .map(|s| s.external_id),
+        )
+    {
         return delivery;
     }
     for (i, f) in files.iter().enumerate() {
@@ -262,8 +363,9 @@ fn deliver(
                     name: &f.name,
                     mime: &f.mime,
                     size: f.stored.size,
+                    public_url: rt.public_media_url(channel, f.attachment_id),
                 };
-                provider.send_file(ctx, to, &file, caption)
+                provider.send_file(ctx, to, &file, caption, &format!("{message_id}.file{i}"))
             });
         if !note(sent.map(|s| s.external_id)) {
             break;

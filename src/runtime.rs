@@ -14,6 +14,7 @@ use crate::model::{Channel, ChannelId, VisitorId};
 use crate::providers::{provider_for, Provider, ProviderContext};
 use crate::storage::FileStorage;
 use crate::store::{Db, Store, StoreResult};
+use crate::time::Timestamp;
 
 pub struct Runtime {
     pub config: Config,
@@ -24,11 +25,27 @@ pub struct Runtime {
     profile_checks: Mutex<HashMap<VisitorId, Instant>>,
     /// Channels as webhooks last read them, for a few seconds (see CHANNEL_CACHE_TTL).
     channels: Mutex<HashMap<ChannelId, (Instant, Channel)>>,
+    /// When this process last wrote each channel's `last_inbound_at`.
+    inbound_marks: Mutex<HashMap<ChannelId, Instant>>,
 }
 
 /// How long a process serves webhooks from its copy of a channel. Another process's change (a
 /// new secret, a deletion) is seen at most this late; this process's own changes at once.
 const CHANNEL_CACHE_TTL: Duration = Duration::from_secs(5);
+
+/// How long a media link given to a messenger works: long enough for its retries, short enough
+/// that a leaked link soon stops working.
+pub const MEDIA_LINK_TTL: Duration = Duration::from_secs(24 * 3600);
+
+/// The signature of a media link: HMAC of the attachment and expiry under the channel's secret.
+pub fn media_signature(channel: &Channel, attachment_id: i64, expires: i64) -> String {
+    crate::providers::hmac_sha256_hex(
+        channel.webhook_secret.as_bytes(),
+        format!("media:{}:{attachment_id}:{expires}", channel.id).as_bytes(),
+    )
+}
+
+const INBOUND_MARK_INTERVAL: Duration = Duration::from_secs(60);
 
 /// How often one process looks at a visitor's profile state in the database.
 const PROFILE_CHECK_INTERVAL: Duration = Duration::from_secs(600);
@@ -56,6 +73,7 @@ impl Runtime {
             http,
             profile_checks: Mutex::new(HashMap::new()),
             channels: Mutex::new(HashMap::new()),
+            inbound_marks: Mutex::new(HashMap::new()),
         })
     }
 
@@ -81,6 +99,8 @@ impl Runtime {
             .api_base(channel.kind.as_str())
             .unwrap_or(provider.default_api_base());
         let ctx = ProviderContext {
+            channel_id: channel.id,
+            account_id: channel.external_id.as_deref(),
             token: &channel.token,
             settings: &channel.settings,
             webhook_secret: &channel.webhook_secret,
@@ -118,6 +138,21 @@ impl Runtime {
             .remove(&id);
     }
 
+    /// True (and noted) when this process has not written the channel's last inbound time for
+    /// a minute: the health page needs minutes, not a write per webhook.
+    pub fn inbound_mark_due(&self, channel_id: ChannelId) -> bool {
+        let now = Instant::now();
+        let mut marks = self.inbound_marks.lock().unwrap_or_else(|p| p.into_inner());
+        if marks
+            .get(&channel_id)
+            .is_some_and(|at| now.duration_since(*at) < INBOUND_MARK_INTERVAL)
+        {
+            return false;
+        }
+        marks.insert(channel_id, now);
+        true
+    }
+
     /// True (and noted) when this process has not looked at the visitor's profile recently.
     pub fn profile_check_due(&self, visitor_id: VisitorId) -> bool {
         let now = Instant::now();
@@ -143,6 +178,21 @@ impl Runtime {
             "{}/webhook.php?channel={channel_id}",
             self.config.public_base_url.trim_end_matches('/')
         )
+    }
+
+    /// A link to a stored file that a messenger can fetch (Viber downloads media by URL): signed
+    /// with the channel's secret, valid for `MEDIA_LINK_TTL`. None without `public_base_url`.
+    pub fn public_media_url(&self, channel: &Channel, attachment_id: i64) -> Option<String> {
+        if self.config.public_base_url.is_empty() {
+            return None;
+        }
+        let expires = Timestamp::now().millis() / 1000 + MEDIA_LINK_TTL.as_secs() as i64;
+        Some(format!(
+            "{}/media.php?channel={}&id={attachment_id}&expires={expires}&signature={}",
+            self.config.public_base_url.trim_end_matches('/'),
+            channel.id,
+            media_signature(channel, attachment_id, expires)
+        ))
     }
 
     pub fn attachment_url(&self, attachment_id: i64) -> String {

@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::Path;
 
+use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::model::{
@@ -17,6 +18,10 @@ use crate::model::{
 
 /// What a provider call needs about the channel, resolved by the caller.
 pub struct ProviderContext<'a> {
+    pub channel_id: i64,
+    /// The bot / page / number id "Check" found (None before the first check).
+    pub account_id: Option<&'a str>,
+    /// The channel's main credential: the form field named `token`.
     pub token: &'a str,
     pub settings: &'a Map<String, Value>,
     pub webhook_secret: &'a str,
@@ -40,6 +45,86 @@ impl WebhookRequest<'_> {
             .get(&name.to_ascii_lowercase())
             .map(String::as_str)
     }
+
+    pub fn query(&self, name: &str) -> Option<&str> {
+        self.query.get(name).map(String::as_str)
+    }
+}
+
+impl HttpReply {
+    pub fn text(status: u16, body: impl Into<String>) -> Self {
+        HttpReply {
+            status,
+            content_type: "text/plain; charset=utf-8",
+            body: body.into(),
+        }
+    }
+}
+
+/// How a settings field is edited.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FieldKind {
+    Text,
+    /// Shown masked once saved; a masked value sent back keeps the stored one.
+    Secret,
+    Url,
+    Number,
+    /// Made by us when absent (a verify token) and shown for the admin to copy elsewhere.
+    Generated,
+    /// Filled by "Check" (a page id, a confirmation code); not edited.
+    Readonly,
+}
+
+/// One field of a channel's settings form. The field named `token` is the channel's main
+/// credential (its own column); every other field lives in the channel's settings.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct SettingField {
+    pub name: &'static str,
+    pub label: &'static str,
+    pub label_ru: &'static str,
+    pub kind: FieldKind,
+    pub required: bool,
+    /// One line under the field: where to find the value.
+    pub help: &'static str,
+}
+
+impl SettingField {
+    pub const fn new(
+        name: &'static str,
+        label: &'static str,
+        label_ru: &'static str,
+        kind: FieldKind,
+        required: bool,
+        help: &'static str,
+    ) -> Self {
+        SettingField {
+            name,
+            label,
+            label_ru,
+            kind,
+            required,
+            help,
+        }
+    }
+
+    pub fn is_secret(&self) -> bool {
+        matches!(self.kind, FieldKind::Secret)
+    }
+}
+
+/// The messenger's view of our webhook (Telegram getWebhookInfo, Viber/VK/Meta account info).
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct WebhookHealth {
+    /// Whether the messenger still has our webhook; None when it cannot tell us.
+    pub registered: Option<bool>,
+    pub url: Option<String>,
+    pub pending_updates: Option<u64>,
+    /// The messenger's last delivery error, in its words.
+    pub last_error: Option<String>,
+    pub last_error_at: Option<String>,
+    /// Anything else worth showing (e.g. "the callback URL is set in the Meta app dashboard").
+    pub note: Option<String>,
 }
 
 /// An HTTP answer a provider wants to give directly (VK's confirmation string, Meta's challenge).
@@ -145,6 +230,9 @@ pub struct OutgoingFile<'a> {
     pub name: &'a str,
     pub mime: &'a str,
     pub size: u64,
+    /// An unguessable link to this file that expires, for messengers that fetch media by URL
+    /// (Viber); None when `public_base_url` is not configured.
+    pub public_url: Option<String>,
 }
 
 /// What a downloaded file turned out to be.
@@ -162,8 +250,10 @@ pub struct UserInfo {
 }
 
 /// What the messenger allows.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Capabilities {
+    /// Attachment kinds an operator may send: "image", "document", "audio", "video".
+    pub file_kinds: &'static [&'static str],
     pub max_download_bytes: u64,
     pub max_upload_bytes: u64,
     pub max_photo_upload_bytes: u64,
@@ -175,17 +265,42 @@ pub struct Capabilities {
 }
 
 /// One messenger. Implementations are stateless: everything per channel comes in the context.
+///
+/// `docs/providers.md` walks through adding one; `examples/provider_template.rs` is a skeleton.
 pub trait Provider: Send + Sync {
     fn kind(&self) -> ChannelType;
     fn capabilities(&self) -> Capabilities;
     /// The API's scheme+host+port when the configuration does not replace it.
     fn default_api_base(&self) -> &'static str;
+    /// The settings form: what an admin fills in to connect an account.
+    fn settings_schema(&self) -> Vec<SettingField>;
 
     /// Tests the credentials and returns the account behind them (the admin's "Check").
     fn check(&self, ctx: &ProviderContext) -> Result<AccountInfo, ProviderError>;
-    fn set_webhook(&self, ctx: &ProviderContext, url: &str) -> Result<(), ProviderError>;
+    /// Points the messenger at `url` (already carrying the channel id). Returns settings to keep
+    /// with the channel (VK's callback server id and confirmation code), usually none.
+    fn set_webhook(
+        &self,
+        ctx: &ProviderContext,
+        url: &str,
+    ) -> Result<Map<String, Value>, ProviderError>;
     fn delete_webhook(&self, ctx: &ProviderContext) -> Result<(), ProviderError>;
+    /// The messenger's view of our webhook. By default: the credentials still work, nothing more
+    /// is known.
+    fn health(&self, ctx: &ProviderContext) -> Result<WebhookHealth, ProviderError> {
+        self.check(ctx).map(|_| WebhookHealth::default())
+    }
 
+    /// Requests that are not deliveries but the messenger checking the address (Meta's GET
+    /// `hub.challenge`, VK's `confirmation`): answered here, before `verify`, and nothing is
+    /// stored. None for everything else.
+    fn handshake(
+        &self,
+        _ctx: &ProviderContext,
+        _request: &WebhookRequest,
+    ) -> Option<Result<HttpReply, WebhookError>> {
+        None
+    }
     /// Authenticity of a webhook request; runs before `parse`, over the raw bytes.
     fn verify(&self, ctx: &ProviderContext, request: &WebhookRequest) -> Result<(), WebhookError>;
     fn parse(
@@ -194,11 +309,14 @@ pub trait Provider: Send + Sync {
         request: &WebhookRequest,
     ) -> Result<ParsedWebhook, WebhookError>;
 
+    /// `idempotency_key` is the same for every attempt at the same message part: messengers that
+    /// deduplicate (VK `random_id`) get it, so a retry cannot send twice.
     fn send_text(
         &self,
         ctx: &ProviderContext,
         to: &str,
         text: &str,
+        idempotency_key: &str,
     ) -> Result<SentMessage, ProviderError>;
     fn send_file(
         &self,
@@ -206,6 +324,7 @@ pub trait Provider: Send + Sync {
         to: &str,
         file: &OutgoingFile,
         caption: Option<&str>,
+        idempotency_key: &str,
     ) -> Result<SentMessage, ProviderError>;
     fn delete_message(
         &self,
@@ -234,6 +353,38 @@ pub fn provider_for(kind: ChannelType) -> Option<&'static dyn Provider> {
         ChannelType::Telegram => Some(&telegram::Telegram),
         _ => None,
     }
+}
+
+/// Every channel type this build can connect, in the order a settings page lists them.
+pub fn supported() -> Vec<&'static dyn Provider> {
+    [
+        ChannelType::Telegram,
+        ChannelType::Viber,
+        ChannelType::Vk,
+        ChannelType::Facebook,
+        ChannelType::WhatsappCloud,
+        ChannelType::Chatapi,
+        ChannelType::Widget,
+    ]
+    .into_iter()
+    .filter_map(provider_for)
+    .collect()
+}
+
+/// Lower-case hex HMAC-SHA256 of `data` (Viber's and Meta's webhook signatures).
+pub fn hmac_sha256_hex(key: &[u8], data: &[u8]) -> String {
+    use hmac::{Hmac, Mac};
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(key).expect("HMAC takes keys of any length");
+    mac.update(data);
+    crate::storage::hex(&mac.finalize().into_bytes())
+}
+
+/// True when `given_hex` is the HMAC-SHA256 of `data` under `key`, compared in constant time.
+pub fn hmac_sha256_matches(key: &[u8], data: &[u8], given_hex: &str) -> bool {
+    constant_time_eq(
+        hmac_sha256_hex(key, data).as_bytes(),
+        given_hex.trim().to_ascii_lowercase().as_bytes(),
+    )
 }
 
 /// Compares secrets without leaking where they differ through timing.

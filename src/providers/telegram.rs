@@ -3,12 +3,13 @@
 
 use std::io::{Read, Write};
 
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 use ureq::unversioned::multipart::{Form, Part};
 
 use super::{
-    constant_time_eq, Capabilities, DownloadedFile, OutgoingFile, ParsedWebhook, Provider,
-    ProviderContext, ProviderError, UserInfo, WebhookError, WebhookRequest,
+    constant_time_eq, Capabilities, DownloadedFile, FieldKind, OutgoingFile, ParsedWebhook,
+    Provider, ProviderContext, ProviderError, SettingField, UserInfo, WebhookError, WebhookHealth,
+    WebhookRequest,
 };
 use crate::http::DOWNLOAD_TIMEOUT;
 use crate::model::{
@@ -307,11 +308,33 @@ impl Provider for Telegram {
             can_delete: true,
             read_receipts: false,
             reply_window_hours: None,
+            file_kinds: &["image", "document", "audio", "video"],
         }
     }
 
     fn default_api_base(&self) -> &'static str {
         "https://api.telegram.org"
+    }
+
+    fn settings_schema(&self) -> Vec<SettingField> {
+        vec![
+            SettingField::new(
+                "token",
+                "Bot token",
+                "Токен бота",
+                FieldKind::Secret,
+                true,
+                "From @BotFather: /newbot, or /token for an existing bot (123456:ABC-DEF…).",
+            ),
+            SettingField::new(
+                "proxy",
+                "Proxy",
+                "Прокси",
+                FieldKind::Url,
+                false,
+                "Where Telegram is blocked: http://user:pass@host:port or socks5://host:port.",
+            ),
+        ]
     }
 
     fn check(&self, ctx: &ProviderContext) -> Result<AccountInfo, ProviderError> {
@@ -329,16 +352,37 @@ impl Provider for Telegram {
             bot_id: id.to_string(),
             bot_name: str_field(&me, "first_name").unwrap_or_default(),
             username: str_field(&me, "username"),
+            ..AccountInfo::default()
         })
     }
 
-    fn set_webhook(&self, ctx: &ProviderContext, url: &str) -> Result<(), ProviderError> {
+    fn set_webhook(
+        &self,
+        ctx: &ProviderContext,
+        url: &str,
+    ) -> Result<Map<String, Value>, ProviderError> {
         self.call(
             ctx,
             "setWebhook",
             json!({"url": url, "secret_token": ctx.webhook_secret, "allowed_updates": ALLOWED_UPDATES}),
         )
-        .map(|_| ())
+        .map(|_| Map::new())
+    }
+
+    fn health(&self, ctx: &ProviderContext) -> Result<WebhookHealth, ProviderError> {
+        let info = self.call(ctx, "getWebhookInfo", json!({}))?;
+        let url = str_field(&info, "url").filter(|u| !u.is_empty());
+        Ok(WebhookHealth {
+            registered: Some(url.is_some()),
+            url,
+            pending_updates: info.get("pending_update_count").and_then(Value::as_u64),
+            last_error: str_field(&info, "last_error_message"),
+            last_error_at: info
+                .get("last_error_date")
+                .and_then(Value::as_i64)
+                .map(|secs| Timestamp(secs * 1000).to_rfc3339()),
+            note: None,
+        })
     }
 
     fn delete_webhook(&self, ctx: &ProviderContext) -> Result<(), ProviderError> {
@@ -464,6 +508,7 @@ impl Provider for Telegram {
         ctx: &ProviderContext,
         to: &str,
         text: &str,
+        _idempotency_key: &str,
     ) -> Result<SentMessage, ProviderError> {
         let chat_id = Self::chat_id(to)?;
         let mut first = None;
@@ -491,6 +536,7 @@ impl Provider for Telegram {
         to: &str,
         file: &OutgoingFile,
         caption: Option<&str>,
+        _idempotency_key: &str,
     ) -> Result<SentMessage, ProviderError> {
         let chat_id = Self::chat_id(to)?;
         if file.size > MAX_UPLOAD {
@@ -683,6 +729,8 @@ mod tests {
         let agent: ureq::Agent = ureq::Agent::config_builder().build().into();
         let settings = serde_json::Map::new();
         let ctx = ProviderContext {
+            channel_id: 1,
+            account_id: None,
             token: "t:x",
             settings: &settings,
             webhook_secret: "s",

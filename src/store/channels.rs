@@ -5,7 +5,7 @@ use mysql::Row;
 use serde_json::{Map, Value};
 
 use super::{exec_write, Db, RowExt, Store, StoreError, StoreResult};
-use crate::model::{Channel, ChannelId, ChannelType, WebhookState};
+use crate::model::{Channel, ChannelActivity, ChannelId, ChannelType, WebhookState};
 use crate::time::Timestamp;
 
 /// What a channel row holds besides its id, type and state.
@@ -20,7 +20,7 @@ pub struct ChannelRecord<'a> {
 
 const COLUMNS: &str =
     "id, type, name, external_id, bot_name, token, settings, webhook_secret, webhook_state, \
-                       webhook_error, active";
+     webhook_error, active, last_inbound_at, last_outbound_at, last_error, last_error_at";
 
 fn channel_from_row(mut row: Row) -> StoreResult<Channel> {
     let kind: String = row.col("type").unwrap_or_default();
@@ -42,6 +42,12 @@ fn channel_from_row(mut row: Row) -> StoreResult<Channel> {
         webhook_state: WebhookState::parse(&row.col::<String>("webhook_state").unwrap_or_default()),
         webhook_error: row.col("webhook_error").unwrap_or_default(),
         active: row.col::<i64>("active").unwrap_or_default() != 0,
+        health: ChannelActivity {
+            last_inbound_at: row.col("last_inbound_at").unwrap_or_default(),
+            last_outbound_at: row.col("last_outbound_at").unwrap_or_default(),
+            last_error: row.col("last_error").unwrap_or_default(),
+            last_error_at: row.col("last_error_at").unwrap_or_default(),
+        },
     })
 }
 
@@ -104,6 +110,52 @@ impl Store {
         let sql = self.sql("UPDATE {channels} SET webhook_state = ?, webhook_error = ?, updated_at = ? WHERE id = ?");
         self.conn()?
             .exec_drop(sql, (state.as_str(), error, Timestamp::now(), id))?;
+        Ok(())
+    }
+
+    /// Keeps what a provider's `set_webhook` asked to keep (VK's server id and code).
+    pub fn merge_channel_settings(
+        &self,
+        id: ChannelId,
+        extra: &Map<String, Value>,
+    ) -> StoreResult<()> {
+        if extra.is_empty() {
+            return Ok(());
+        }
+        let mut channel = self.channel(id)?;
+        channel.settings.extend(extra.clone());
+        let sql = self.sql("UPDATE {channels} SET settings = ?, updated_at = ? WHERE id = ?");
+        self.conn()?.exec_drop(
+            sql,
+            (
+                Value::Object(channel.settings).to_string(),
+                Timestamp::now(),
+                id,
+            ),
+        )?;
+        Ok(())
+    }
+
+    /// A webhook was stored for the channel (written at most once a minute per process).
+    pub fn mark_channel_inbound(&self, id: ChannelId, at: Timestamp) -> StoreResult<()> {
+        let sql = self.sql(
+            "UPDATE {channels} SET last_inbound_at = GREATEST(COALESCE(last_inbound_at, ?), ?) WHERE id = ?",
+        );
+        self.conn()?.exec_drop(sql, (at, at, id))?;
+        Ok(())
+    }
+
+    /// A send reached the messenger.
+    pub fn mark_channel_sent(&self, id: ChannelId, at: Timestamp) -> StoreResult<()> {
+        let sql = self.sql("UPDATE {channels} SET last_outbound_at = ? WHERE id = ?");
+        self.conn()?.exec_drop(sql, (at, id))?;
+        Ok(())
+    }
+
+    /// The messenger refused something; `error` is its own words.
+    pub fn mark_channel_error(&self, id: ChannelId, at: Timestamp, error: &str) -> StoreResult<()> {
+        let sql = self.sql("UPDATE {channels} SET last_error_at = ?, last_error = ? WHERE id = ?");
+        self.conn()?.exec_drop(sql, (at, error, id))?;
         Ok(())
     }
 

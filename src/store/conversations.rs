@@ -840,6 +840,15 @@ impl<Q: Queryable> Db<'_, Q> {
         Ok(self.q.exec_first(sql, (id, self.identity))?)
     }
 
+    /// The channel of a message attachment (None for avatars and unknown ids).
+    pub fn attachment_channel(&mut self, id: AttachmentId) -> StoreResult<Option<ChannelId>> {
+        let sql = self.sql(
+            "SELECT m.channel_id FROM {attachments} a JOIN {messages} m ON m.id = a.message_id \
+             WHERE a.id = ? AND a.identity = ?",
+        );
+        Ok(self.q.exec_first(sql, (id, self.identity))?)
+    }
+
     /// The file of an attachment whose download failed before, now stored.
     pub fn set_attachment_file(
         &mut self,

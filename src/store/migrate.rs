@@ -8,7 +8,10 @@ use sha2::Digest;
 use super::{StoreError, StoreResult, Tables};
 
 /// (version, SQL) in order. Append, never edit an applied one.
-const MIGRATIONS: &[(u32, &str)] = &[(1, include_str!("../../sql/001_init.sql"))];
+const MIGRATIONS: &[(u32, &str)] = &[
+    (1, include_str!("../../sql/001_init.sql")),
+    (2, include_str!("../../sql/002_channel_health.sql")),
+];
 
 pub fn latest_version() -> u32 {
     MIGRATIONS.last().map(|m| m.0).unwrap_or(0)

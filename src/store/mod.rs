@@ -5,6 +5,7 @@ mod channels;
 mod conversations;
 mod host;
 mod migrate;
+mod receipts;
 
 pub use channels::ChannelRecord;
 pub use conversations::{
