@@ -3,6 +3,8 @@
 //! Providers speak HTTP to their messenger and turn webhooks into [`InboundEvent`]s. They know
 //! nothing of MySQL or of the C ABI: everything they need arrives in a [`ProviderContext`].
 
+pub mod facebook;
+pub mod graph;
 pub mod telegram;
 
 use std::collections::BTreeMap;
@@ -351,6 +353,7 @@ pub trait Provider: Send + Sync {
 pub fn provider_for(kind: ChannelType) -> Option<&'static dyn Provider> {
     match kind {
         ChannelType::Telegram => Some(&telegram::Telegram),
+        ChannelType::Facebook => Some(&facebook::Facebook),
         _ => None,
     }
 }
