@@ -6,6 +6,7 @@
 pub mod facebook;
 pub mod graph;
 pub mod telegram;
+pub mod whatsapp_cloud;
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -354,6 +355,7 @@ pub fn provider_for(kind: ChannelType) -> Option<&'static dyn Provider> {
     match kind {
         ChannelType::Telegram => Some(&telegram::Telegram),
         ChannelType::Facebook => Some(&facebook::Facebook),
+        ChannelType::WhatsappCloud => Some(&whatsapp_cloud::WhatsappCloud),
         _ => None,
     }
 }
