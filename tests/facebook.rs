@@ -74,7 +74,7 @@ fn check_reports_the_page_id_name_and_picture_and_refuses_a_bad_token() {
         .unwrap()
         .contains("dashboard"));
     let asked = &h.graph.calls(Endpoint::PageInfo)[0];
-    assert_eq!(asked.path, format!("/v21.0/{FB_PAGE_ID}"));
+    assert_eq!(asked.path, "/v21.0/me");
     assert_eq!(
         asked.header("authorization"),
         Some(format!("Bearer {FB_PAGE_TOKEN}").as_str())
@@ -88,6 +88,18 @@ fn check_reports_the_page_id_name_and_picture_and_refuses_a_bad_token() {
         .unwrap_err();
     assert_eq!(err.code(), "provider_unauthorized");
     assert_eq!(h.db.count("channels"), 0, "check stores nothing");
+
+    // The token of another page (or a user token) is named as such.
+    let mut other_page = settings();
+    other_page["page_id"] = json!("111222333444555");
+    let err = h
+        .call(
+            "channels.check",
+            json!({"type": "facebook", "token": FB_PAGE_TOKEN, "settings": other_page}),
+        )
+        .unwrap_err();
+    assert_eq!(err.code(), "provider_rejected");
+    assert!(err.to_string().contains(FB_PAGE_ID), "{err}");
 }
 
 #[test]

@@ -385,3 +385,24 @@ fn cloud_api_errors_are_stored_with_stable_codes() {
     let message = h.send(dialog_id(&h), "fast").unwrap();
     assert_eq!(message["error"]["code"], "rate_limited");
 }
+
+#[test]
+fn a_waba_that_lost_its_subscription_is_subscribed_again_by_health() {
+    let h = MetaHarness::new();
+    let id = channel(&h);
+    let url = format!("{}/v21.0/{WA_WABA_ID}/subscribed_apps", h.graph.base_url());
+    ureq::delete(&url)
+        .header("Authorization", &format!("Bearer {WA_ACCESS_TOKEN}"))
+        .call()
+        .unwrap();
+    let health = h
+        .call("channels.health", json!({"channel_id": id}))
+        .unwrap();
+    assert_eq!(health["messenger"]["webhook"]["registered"], false);
+    assert_eq!(health["reregistered"], true);
+    assert!(h
+        .graph
+        .subscription(Product::WhatsApp)
+        .subscribed_fields
+        .is_some());
+}

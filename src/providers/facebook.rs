@@ -360,25 +360,31 @@ impl Provider for Facebook {
                 "the page access token is empty".into(),
             ));
         }
-        // Without a page id yet, the page token itself says which page it is for.
-        let node = match ctx.settings.get("page_id").and_then(Value::as_str) {
-            Some(id) if !id.trim().is_empty() => graph::graph_id(id.trim(), "Facebook page id")?,
-            _ => "me",
-        };
+        // A page token's `/me` is its page: that tells a token of another page (or a user
+        // token) from the right one before anything is subscribed.
         let page = graph::call(
             ctx,
             ctx.agent
-                .get(&graph::url(ctx, node))
+                .get(&graph::url(ctx, "me"))
                 .query("fields", "id,name,picture"),
             map_error,
         )?;
         let id = id_text(page.get("id"))
             .ok_or_else(|| ProviderError::Unavailable("the page has no id".into()))?;
+        let name = str_field(&page, "name").unwrap_or_default();
+        if let Some(expected) = ctx.settings.get("page_id").and_then(Value::as_str) {
+            let expected = graph::graph_id(expected.trim(), "Facebook page id")?;
+            if expected != id {
+                return Err(ProviderError::Rejected(format!(
+                    "the access token belongs to “{name}” ({id}), not to page {expected}: use a page access token of that page"
+                )));
+            }
+        }
         let mut details = Map::new();
         details.insert("webhook_setup".into(), json!(DASHBOARD_NOTE));
         Ok(AccountInfo {
             bot_id: id,
-            bot_name: str_field(&page, "name").unwrap_or_default(),
+            bot_name: name,
             username: None,
             avatar_url: page
                 .pointer("/picture/data/url")
@@ -393,10 +399,9 @@ impl Provider for Facebook {
         ctx: &ProviderContext,
         url: &str,
     ) -> Result<Map<String, Value>, ProviderError> {
-        let path = format!("{}/subscribed_apps", page_id(ctx)?);
-        graph::post_empty(
+        graph::subscribe_app(
             ctx,
-            &path,
+            page_id(ctx)?,
             &[("subscribed_fields", SUBSCRIBED_FIELDS)],
             map_error,
         )?;
@@ -407,19 +412,12 @@ impl Provider for Facebook {
     }
 
     fn delete_webhook(&self, ctx: &ProviderContext) -> Result<(), ProviderError> {
-        let path = format!("{}/subscribed_apps", page_id(ctx)?);
-        graph::call(ctx, ctx.agent.delete(&graph::url(ctx, &path)), map_error).map(|_| ())
+        graph::unsubscribe_app(ctx, page_id(ctx)?, map_error)
     }
 
     fn health(&self, ctx: &ProviderContext) -> Result<WebhookHealth, ProviderError> {
-        let path = format!("{}/subscribed_apps", page_id(ctx)?);
-        let apps = graph::call(ctx, ctx.agent.get(&graph::url(ctx, &path)), map_error)?;
+        let list = graph::subscribed_apps(ctx, page_id(ctx)?, map_error)?;
         let our_app = ctx.settings.get("app_id").and_then(Value::as_str);
-        let list = apps
-            .get("data")
-            .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_default();
         let ours = list
             .iter()
             .find(|app| our_app.is_none() || id_text(app.get("id")).as_deref() == our_app);

@@ -84,6 +84,54 @@ pub fn call(
     read_answer(response, map)
 }
 
+/// Subscribes our app to the page's / WABA's events: `POST /<id>/subscribed_apps`.
+pub fn subscribe_app(
+    ctx: &ProviderContext,
+    object_id: &str,
+    params: &[(&str, &str)],
+    map: fn(GraphError) -> ProviderError,
+) -> Result<(), ProviderError> {
+    let answer = post_empty(ctx, &format!("{object_id}/subscribed_apps"), params, map)?;
+    expect_success(answer, "subscribing the app")
+}
+
+/// `DELETE /<id>/subscribed_apps`.
+pub fn unsubscribe_app(
+    ctx: &ProviderContext,
+    object_id: &str,
+    map: fn(GraphError) -> ProviderError,
+) -> Result<(), ProviderError> {
+    let path = format!("{object_id}/subscribed_apps");
+    let answer = call(ctx, ctx.agent.delete(&url(ctx, &path)), map)?;
+    expect_success(answer, "unsubscribing the app")
+}
+
+/// The apps subscribed to the page's / WABA's events: `GET /<id>/subscribed_apps` → `data`.
+pub fn subscribed_apps(
+    ctx: &ProviderContext,
+    object_id: &str,
+    map: fn(GraphError) -> ProviderError,
+) -> Result<Vec<Value>, ProviderError> {
+    let path = format!("{object_id}/subscribed_apps");
+    let answer = call(ctx, ctx.agent.get(&url(ctx, &path)), map)?;
+    Ok(answer
+        .get("data")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default())
+}
+
+/// `{"success": true}` answers: anything else is a refusal.
+fn expect_success(answer: Value, what: &str) -> Result<(), ProviderError> {
+    if answer.get("success").and_then(Value::as_bool) == Some(true) {
+        Ok(())
+    } else {
+        Err(ProviderError::Rejected(format!(
+            "{what} was not accepted: {answer}"
+        )))
+    }
+}
+
 /// POSTs with the parameters in the query string and no body (`subscribed_apps`).
 pub fn post_empty(
     ctx: &ProviderContext,

@@ -437,25 +437,20 @@ impl Provider for WhatsappCloud {
         ctx: &ProviderContext,
         url: &str,
     ) -> Result<Map<String, Value>, ProviderError> {
-        let path = format!("{}/subscribed_apps", waba_id(ctx)?);
-        graph::post_empty(ctx, &path, &[], map_error)?;
+        graph::subscribe_app(ctx, waba_id(ctx)?, &[], map_error)?;
         let mut kept = Map::new();
         kept.insert("callback_url".into(), json!(url));
         Ok(kept)
     }
 
     fn delete_webhook(&self, ctx: &ProviderContext) -> Result<(), ProviderError> {
-        let path = format!("{}/subscribed_apps", waba_id(ctx)?);
-        graph::call(ctx, ctx.agent.delete(&graph::url(ctx, &path)), map_error).map(|_| ())
+        graph::unsubscribe_app(ctx, waba_id(ctx)?, map_error)
     }
 
     fn health(&self, ctx: &ProviderContext) -> Result<WebhookHealth, ProviderError> {
-        let path = format!("{}/subscribed_apps", waba_id(ctx)?);
-        let apps = graph::call(ctx, ctx.agent.get(&graph::url(ctx, &path)), map_error)?;
-        let subscribed = apps
-            .get("data")
-            .and_then(Value::as_array)
-            .is_some_and(|list| !list.is_empty());
+        // The form has no app id to pick ours out of the list: any subscribed app counts
+        // (a WABA connected to this inbox usually has only ours).
+        let subscribed = !graph::subscribed_apps(ctx, waba_id(ctx)?, map_error)?.is_empty();
         Ok(WebhookHealth {
             registered: Some(subscribed),
             note: Some(DASHBOARD_NOTE.into()),
