@@ -554,3 +554,19 @@ fn send_api_errors_are_stored_with_stable_codes() {
         .unwrap()
         .contains("isn't available"));
 }
+
+#[test]
+fn messenger_cannot_unsend_so_a_delete_is_refused_and_the_message_stays() {
+    let h = MetaHarness::new();
+    let id = channel(&h);
+    fresh_text(&h, id, "Здравствуйте");
+    let message = h.send(dialog_id(&h), "опечатка").unwrap();
+    let err = h
+        .call(
+            "messages.delete",
+            json!({"message_id": message["id"], "operator_id": ADMIN}),
+        )
+        .unwrap_err();
+    assert_eq!(err.code(), "unsupported");
+    assert_eq!(h.messages(dialog_id(&h))[1]["status"], "sent");
+}

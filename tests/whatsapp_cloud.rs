@@ -406,3 +406,19 @@ fn a_waba_that_lost_its_subscription_is_subscribed_again_by_health() {
         .subscribed_fields
         .is_some());
 }
+
+#[test]
+fn the_cloud_api_cannot_unsend_so_a_delete_is_refused_and_the_message_stays() {
+    let h = MetaHarness::new();
+    let id = channel(&h);
+    fresh_text(&h, id, "Здравствуйте");
+    let message = h.send(dialog_id(&h), "опечатка").unwrap();
+    let err = h
+        .call(
+            "messages.delete",
+            json!({"message_id": message["id"], "operator_id": ADMIN}),
+        )
+        .unwrap_err();
+    assert_eq!(err.code(), "unsupported");
+    assert_eq!(h.messages(dialog_id(&h))[1]["status"], "sent");
+}
