@@ -33,9 +33,26 @@ pub struct OutgoingAttachment {
 
 pub struct Reply {
     pub dialog_id: DialogId,
-    pub operator_id: OperatorId,
+    pub author: Author,
     pub text: String,
     pub attachments: Vec<OutgoingAttachment>,
+}
+
+/// Who a reply is from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Author {
+    Operator(OperatorId),
+    /// An automatic message (greeting, offline notice...); `kind` goes to the history.
+    Auto(&'static str),
+}
+
+impl Author {
+    fn operator_id(self) -> Option<OperatorId> {
+        match self {
+            Author::Operator(id) => Some(id),
+            Author::Auto(_) => None,
+        }
+    }
 }
 
 struct SavedFile {
@@ -55,7 +72,7 @@ pub fn send_reply(rt: &Runtime, reply: Reply) -> Result<MessageId> {
         ));
     }
     let mut db = rt.store.db()?;
-    let dialog = db.dialog(reply.dialog_id, reply.operator_id)?;
+    let dialog = db.dialog(reply.dialog_id, reply.author.operator_id().unwrap_or(0))?;
     let channel = db.channel(dialog.channel_id)?;
     // Facebook and WhatsApp refuse to write first after 24 hours: say so before storing
     // anything, so the operator is not left with a message that can never go.
@@ -78,7 +95,11 @@ pub fn send_reply(rt: &Runtime, reply: Reply) -> Result<MessageId> {
     let message_id = tx.insert_outbound_message(&crate::store::NewOutboundMessage {
         channel_id: channel.id,
         dialog_id: dialog.id,
-        operator_id: reply.operator_id,
+        operator_id: reply.author.operator_id(),
+        author_type: match reply.author {
+            Author::Operator(_) => "operator",
+            Author::Auto(_) => "auto",
+        },
         text: &reply.text,
         status: MessageStatus::Queued,
     })?;
@@ -105,16 +126,29 @@ pub fn send_reply(rt: &Runtime, reply: Reply) -> Result<MessageId> {
         reply.text.clone()
     };
     tx.touch_dialog_outbound(dialog.id, &preview, Timestamp::now())?;
-    if tx.add_dialog_operator(dialog.id, reply.operator_id)? {
-        tx.log_event(
-            Some(dialog.id),
-            None,
-            Some(reply.operator_id),
-            "operator_joined",
-            &json!({"reason": "replied"}),
-        )?;
+    match reply.author {
+        Author::Operator(operator_id) => {
+            if tx.add_dialog_operator(dialog.id, operator_id)? {
+                tx.log_event(
+                    Some(dialog.id),
+                    None,
+                    Some(operator_id),
+                    "operator_joined",
+                    &json!({"reason": "replied"}),
+                )?;
+            }
+            tx.mark_read(dialog.id, operator_id)?;
+        }
+        Author::Auto(kind) => {
+            tx.log_event(
+                Some(dialog.id),
+                Some(message_id),
+                None,
+                "auto_reply",
+                &json!({"kind": kind}),
+            )?;
+        }
     }
-    tx.mark_read(dialog.id, reply.operator_id)?;
     tx.commit()?;
     // The connection is not held idle through a long upload: a server with a short wait_timeout
     // would drop it, and the outcome could not be recorded.
