@@ -570,3 +570,27 @@ fn messenger_cannot_unsend_so_a_delete_is_refused_and_the_message_stays() {
     assert_eq!(err.code(), "unsupported");
     assert_eq!(h.messages(dialog_id(&h))[1]["status"], "sent");
 }
+
+#[test]
+fn a_text_over_2000_characters_goes_out_in_parts_and_keeps_the_first_mid() {
+    let h = MetaHarness::new();
+    let id = channel(&h);
+    fresh_text(&h, id, "Расскажите подробно");
+    let text = "ж".repeat(2500);
+    let message = h.send(dialog_id(&h), &text).unwrap();
+    let sent = h.graph.sent_to(Product::Messenger, FB_PSID);
+    assert_eq!(sent.len(), 2);
+    assert_eq!(
+        sent[0].text.as_deref().map(|t| t.chars().count()),
+        Some(2000)
+    );
+    assert_eq!(
+        sent[1].text.as_deref().map(|t| t.chars().count()),
+        Some(500)
+    );
+    assert_eq!(message["external_id"], sent[0].id);
+    assert_ne!(
+        sent[0].body["metadata"], sent[1].body["metadata"],
+        "each part has its own key"
+    );
+}

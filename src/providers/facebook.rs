@@ -498,12 +498,17 @@ impl Provider for Facebook {
     ) -> Result<SentMessage, ProviderError> {
         let to = psid(to)?;
         let mut first = None;
-        for chunk in graph::split_chars(text, MAX_TEXT) {
-            let id = self.send_message(
-                ctx,
-                to,
-                json!({"text": chunk, "metadata": metadata(idempotency_key)}),
-            )?;
+        let chunks = graph::split_chars(text, MAX_TEXT);
+        let split = chunks.len() > 1;
+        for (n, chunk) in chunks.into_iter().enumerate() {
+            // One key per part of a split text (`<key>.<n>`), as the core's keys go.
+            let key = if split {
+                format!("{idempotency_key}.{n}")
+            } else {
+                idempotency_key.to_string()
+            };
+            let id =
+                self.send_message(ctx, to, json!({"text": chunk, "metadata": metadata(&key)}))?;
             first.get_or_insert(id);
         }
         Ok(SentMessage {
@@ -554,7 +559,7 @@ impl Provider for Facebook {
         let id = message_id(&answer)?;
         // Messenger attachments carry no caption: it follows as a text message.
         if let Some(caption) = caption.map(str::trim).filter(|c| !c.is_empty()) {
-            self.send_text(ctx, to, caption, &format!("{idempotency_key}:caption"))?;
+            self.send_text(ctx, to, caption, &format!("{idempotency_key}.caption"))?;
         }
         Ok(SentMessage { external_id: id })
     }

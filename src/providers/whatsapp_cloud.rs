@@ -585,7 +585,7 @@ impl Provider for WhatsappCloud {
         }
         let id = self.send_message(ctx, &to, kind, content)?;
         if separate_caption {
-            self.send_text(ctx, &to, &caption, &format!("{idempotency_key}:caption"))?;
+            self.send_text(ctx, &to, &caption, &format!("{idempotency_key}.caption"))?;
         }
         Ok(SentMessage { external_id: id })
     }
