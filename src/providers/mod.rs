@@ -6,6 +6,7 @@
 pub mod facebook;
 pub mod graph;
 pub mod telegram;
+pub mod vk;
 pub mod whatsapp_cloud;
 
 use std::collections::BTreeMap;
@@ -354,6 +355,7 @@ pub trait Provider: Send + Sync {
 pub fn provider_for(kind: ChannelType) -> Option<&'static dyn Provider> {
     match kind {
         ChannelType::Telegram => Some(&telegram::Telegram),
+        ChannelType::Vk => Some(&vk::Vk),
         ChannelType::Facebook => Some(&facebook::Facebook),
         ChannelType::WhatsappCloud => Some(&whatsapp_cloud::WhatsappCloud),
         _ => None,
