@@ -594,3 +594,23 @@ fn a_text_over_2000_characters_goes_out_in_parts_and_keeps_the_first_mid() {
         "each part has its own key"
     );
 }
+
+#[test]
+fn a_batch_that_repeats_a_stored_message_still_stores_the_new_one() {
+    let h = MetaHarness::new();
+    let id = channel(&h);
+    let first = user_message_event(FB_PAGE_ID, FB_PSID, text_message("первое"));
+    let payload = messenger_webhook(FB_PAGE_ID, vec![first.clone()]);
+    assert_eq!(h.post_payload(id, FB_APP_SECRET, &payload).0, 200);
+    // Meta retried the first message together with a new one.
+    let second = user_message_event(FB_PAGE_ID, FB_PSID, text_message("второе"));
+    let payload = messenger_webhook(FB_PAGE_ID, vec![first, second]);
+    assert_eq!(h.post_payload(id, FB_APP_SECRET, &payload).0, 200);
+    let texts: Vec<Value> = h
+        .messages(dialog_id(&h))
+        .iter()
+        .map(|m| m["text"].clone())
+        .collect();
+    assert_eq!(texts, vec![json!("первое"), json!("второе")]);
+    assert_eq!(h.only_dialog()["unread"], 2);
+}
