@@ -139,11 +139,20 @@ pub fn handle_webhook(rt: &Runtime, incoming: &IncomingWebhook) -> WebhookRespon
         query: &incoming.query,
         body: incoming.body,
     };
+    let mut opened = Vec::new();
     let outcome = rt.with_provider(&channel, |provider, ctx| {
-        process(rt, &mut db, &channel, provider, ctx, &request)
+        process(rt, &mut db, &channel, provider, ctx, &request, &mut opened)
     });
+    // The team's rules (CRM link, distribution, auto-replies) run once the messages are safe,
+    // on connections of their own: this one goes back to the pool first.
+    drop(db);
     match outcome {
-        Ok(response) => response,
+        Ok(response) => {
+            for dialog in opened {
+                team::on_dialog_opened(rt, dialog);
+            }
+            response
+        }
         Err(e) => {
             log::warn!("webhook for channel {}: {e}", channel.id);
             WebhookResponse::text(404, "channel type not supported")
@@ -151,6 +160,8 @@ pub fn handle_webhook(rt: &Runtime, incoming: &IncomingWebhook) -> WebhookRespon
     }
 }
 
+/// Verifies, parses and stores one webhook; `opened` receives the dialogs it opened, for the
+/// team's rules to run once the connection is back in the pool.
 fn process(
     rt: &Runtime,
     db: &mut Db<PooledConn>,
@@ -158,6 +169,7 @@ fn process(
     provider: &dyn Provider,
     ctx: &ProviderContext,
     request: &WebhookRequest,
+    opened: &mut Vec<OpenedDialog>,
 ) -> WebhookResponse {
     if let Some(answer) = provider.handshake(ctx, request) {
         return match answer {
@@ -203,10 +215,7 @@ fn process(
             );
         }
     }
-    // The team's rules (CRM link, distribution, auto-replies) run once the messages are safe.
-    for opened in &stored.opened_dialogs {
-        team::on_dialog_opened(rt, *opened);
-    }
+    opened.extend(stored.opened_dialogs.iter().copied());
     for visitor_id in stored.visitor_ids {
         if let Err(e) = refresh_visitor_profile(rt, db, provider, ctx, visitor_id, false) {
             log::warn!(

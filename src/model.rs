@@ -150,6 +150,8 @@ pub enum MessageStatus {
     Read,
     Failed,
     Deleted,
+    /// The process sending it died mid-call: it may or may not have reached the visitor.
+    Unknown,
 }
 
 impl MessageStatus {
@@ -162,6 +164,7 @@ impl MessageStatus {
             MessageStatus::Read => "read",
             MessageStatus::Failed => "failed",
             MessageStatus::Deleted => "deleted",
+            MessageStatus::Unknown => "unknown",
         }
     }
     pub fn parse(s: &str) -> Self {

@@ -641,8 +641,12 @@ fn tick_locked(rt: &Runtime, db: &mut Db<PooledConn>, now: Timestamp) -> Result<
         }
     }
     let assigned = drain_queue(rt, db, &settings, now)?;
+    let outbox = crate::outbox::run(rt, now)?;
     let pruned = db.prune_deliveries(Timestamp(now.millis() - DELIVERY_MEMORY_MS))?;
-    Ok(json!({"ran": true, "closed": closed, "assigned": assigned, "pruned_deliveries": pruned}))
+    Ok(
+        json!({"ran": true, "closed": closed, "assigned": assigned, "outbox": outbox,
+              "pruned_deliveries": pruned}),
+    )
 }
 
 #[cfg(test)]

@@ -288,6 +288,19 @@ impl Crmchats {
                 let message = self.rt.store.db()?.message(p.message_id)?;
                 Ok(json!({"message": self.message_json(&message, &[])}))
             }
+            "messages.resend" => {
+                let p: MessageOperatorJson = parse(method, params)?;
+                let mut db = self.rt.store.db()?;
+                let actor = team::actor(&mut db, p.operator_id)?;
+                let message = db.message(p.message_id)?;
+                team::visible_dialog(&mut db, &actor, message.dialog_id)?;
+                drop(db);
+                crate::outbox::resend(&self.rt, p.message_id)?;
+                let mut db = self.rt.store.db()?;
+                let message = db.message(p.message_id)?;
+                let attachments = db.attachments_of(&[message.id])?;
+                Ok(json!({"message": self.message_json(&message, &attachments)}))
+            }
             "dialogs.get" => {
                 let p: DialogOperatorJson = parse(method, params)?;
                 let mut db = self.rt.store.db()?;

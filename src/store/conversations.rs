@@ -913,6 +913,31 @@ impl<Q: Queryable> Db<'_, Q> {
         Ok(())
     }
 
+    /// Queued again: waiting for the outbox, with why the last attempt failed (empty: none).
+    pub fn set_message_waiting(
+        &mut self,
+        id: MessageId,
+        code: &str,
+        message: &str,
+        retry_after: Option<u64>,
+    ) -> StoreResult<()> {
+        let sql = self.sql(
+            "UPDATE {messages} SET status = 'queued', error_code = NULLIF(?, ''), error_message = NULLIF(?, ''), \
+             retry_after = ? WHERE id = ?",
+        );
+        self.q.exec_drop(sql, (code, message, retry_after, id))?;
+        Ok(())
+    }
+
+    /// The send was interrupted: nobody knows whether it arrived.
+    pub fn set_message_unknown(&mut self, id: MessageId, why: &str) -> StoreResult<()> {
+        let sql = self.sql(
+            "UPDATE {messages} SET status = 'unknown', error_code = 'delivery_unknown', error_message = ? WHERE id = ?",
+        );
+        self.q.exec_drop(sql, (why, id))?;
+        Ok(())
+    }
+
     pub fn set_message_deleted(&mut self, id: MessageId) -> StoreResult<()> {
         let sql = self.sql("UPDATE {messages} SET status = 'deleted', deleted_at = ? WHERE id = ?");
         self.q.exec_drop(sql, (Timestamp::now(), id))?;

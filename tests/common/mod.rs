@@ -214,3 +214,16 @@ pub fn api_fixture(name: &str) -> String {
 pub fn tg_headers() -> Value {
     json!({"Content-Type": "application/json", "X-Telegram-Bot-Api-Secret-Token": TG_SECRET})
 }
+
+/// Runs `tick` two hours ahead: every reply waiting in the outbox after a temporary failure is
+/// due and tried again.
+pub fn flush_outbox(app: &Crmchats) -> Value {
+    let later = crmchats::time::Timestamp(crmchats::time::Timestamp::now().millis() + 7_200_000);
+    app.call("tick", &json!({"now": later.to_rfc3339()}))
+        .expect("tick")
+}
+
+/// What a temporary failure leaves: the reply queued with the reason, tried again later.
+pub fn is_temporary(code: &str) -> bool {
+    matches!(code, "rate_limited" | "provider_unavailable")
+}
