@@ -3,13 +3,17 @@
 //!
 //! - [`telegram::FakeTelegram`]: the Telegram Bot API (`/bot<TOKEN>/<method>`, file downloads,
 //!   webhook delivery) plus a demo page where a person plays a Telegram user;
+//! - [`viber::FakeViber`]: the Viber REST Bot API (`/pa/<method>`), signed webhook callbacks
+//!   (also the `webhook` check during `set_webhook`) and the media files callbacks point at;
 //! - [`proxy`]: an HTTP (CONNECT and absolute-form) proxy and a SOCKS5 proxy;
 //! - [`http`]: the recorded request and the HTTP helpers the fakes share.
 
 pub mod http;
 pub mod proxy;
 pub mod telegram;
+pub mod viber;
 
 pub use http::{MultipartFile, RecordedRequest};
 pub use proxy::{HttpConnectProxy, Socks5Proxy};
 pub use telegram::{FakeTelegram, TelegramUser, WebhookRegistration};
+pub use viber::{FakeViber, ViberUser, ViberWebhook};
