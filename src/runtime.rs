@@ -101,6 +101,7 @@ impl Runtime {
         let ctx = ProviderContext {
             channel_id: channel.id,
             account_id: channel.external_id.as_deref(),
+            account_name: channel.bot_name.as_deref(),
             token: &channel.token,
             settings: &channel.settings,
             webhook_secret: &channel.webhook_secret,

@@ -22,6 +22,8 @@ pub struct ProviderContext<'a> {
     pub channel_id: i64,
     /// The bot / page / number id "Check" found (None before the first check).
     pub account_id: Option<&'a str>,
+    /// The bot / page name "Check" found (Viber signs every message with it).
+    pub account_name: Option<&'a str>,
     /// The channel's main credential: the form field named `token`.
     pub token: &'a str,
     pub settings: &'a Map<String, Value>,

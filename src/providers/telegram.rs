@@ -676,6 +676,7 @@ mod tests {
         let ctx = ProviderContext {
             channel_id: 1,
             account_id: None,
+            account_name: None,
             token: "t:x",
             settings: &settings,
             webhook_secret: "s",
