@@ -206,6 +206,9 @@ pub struct VisitorProfile {
     pub username: Option<String>,
     pub phone: Option<String>,
     pub language: Option<String>,
+    /// Their picture when the webhook itself carries it (Viber's `sender.avatar`): loaded
+    /// without asking the messenger again.
+    pub avatar: Option<InboundFile>,
 }
 
 impl VisitorProfile {

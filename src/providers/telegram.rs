@@ -130,6 +130,7 @@ fn profile_of(user: &Value) -> Option<VisitorProfile> {
         username: str_field(user, "username"),
         phone: None,
         language: str_field(user, "language_code"),
+        avatar: None,
     })
 }
 
