@@ -4,6 +4,7 @@
 //! nothing of MySQL or of the C ABI: everything they need arrives in a [`ProviderContext`].
 
 pub mod telegram;
+pub mod viber;
 
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
@@ -354,6 +355,7 @@ pub trait Provider: Send + Sync {
 pub fn provider_for(kind: ChannelType) -> Option<&'static dyn Provider> {
     match kind {
         ChannelType::Telegram => Some(&telegram::Telegram),
+        ChannelType::Viber => Some(&viber::Viber),
         _ => None,
     }
 }
