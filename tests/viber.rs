@@ -267,6 +267,28 @@ fn creating_a_channel_checks_the_token_and_registers_the_webhook_which_viber_che
 }
 
 #[test]
+fn a_new_token_is_registered_although_viber_signs_its_check_with_it_before_it_is_saved() {
+    let h = ViberHarness::new();
+    let id = h.channel();
+    let new_token = "5b2d0a1f3c8e4b66-8d2f0c3a5e7b9f12-4c6e8a0b2d3f5a71";
+    h.viber.rotate_token(new_token);
+    // Until the admin pastes it, callbacks signed with the new token are refused...
+    let event = h.viber.text_event(&olena(), "Привіт");
+    assert_eq!(h.post(&event).0, 403);
+    // ...and saving it works: Viber's check callback (signed with the new token, while the old
+    // one is still stored) is answered 200, so set_webhook succeeds.
+    let updated = h
+        .call(
+            "channels.update",
+            json!({"channel_id": id, "token": new_token}),
+        )
+        .unwrap();
+    assert_eq!(updated["channel"]["webhook"]["state"], "registered");
+    assert_eq!(h.post(&event).0, 200);
+    assert_eq!(h.db.count("messages"), 1);
+}
+
+#[test]
 fn check_returns_the_account_and_a_wrong_token_is_provider_unauthorized() {
     let h = ViberHarness::new();
     let info = h

@@ -134,7 +134,8 @@ pub struct FakeViber {
 }
 
 struct Shared {
-    token: String,
+    /// The bot's current token (an admin may issue a new one, see `rotate_token`).
+    token: Mutex<String>,
     base_url: Mutex<String>,
     state: Mutex<State>,
 }
@@ -217,7 +218,7 @@ impl FakeViber {
     /// Starts the fake on `addr` (for example `127.0.0.1:8082`).
     pub fn start_on(addr: &str, token: &str) -> io::Result<FakeViber> {
         let shared = Arc::new(Shared {
-            token: token.to_string(),
+            token: Mutex::new(token.to_string()),
             base_url: Mutex::new(String::new()),
             state: Mutex::new(State {
                 next_message_token: FIRST_MESSAGE_TOKEN,
@@ -243,8 +244,18 @@ impl FakeViber {
     }
 
     /// The auth token this fake accepts.
-    pub fn token(&self) -> &str {
-        &self.shared.token
+    pub fn token(&self) -> String {
+        self.shared.token()
+    }
+
+    /// Issues a new token, as the partners panel does: the old one stops working at once and
+    /// callbacks are signed with the new one.
+    pub fn rotate_token(&self, token: &str) {
+        *self
+            .shared
+            .token
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = token.to_string();
     }
 
     /// Every API call so far (`/pa/...`), in order; media downloads are not recorded.
@@ -306,7 +317,7 @@ impl FakeViber {
 
     /// The signature Viber puts on a callback body.
     pub fn sign(&self, body: &[u8]) -> String {
-        sign(&self.shared.token, body)
+        sign(&self.shared.token(), body)
     }
 
     /// POSTs `event` (compact JSON, signed) to the registered webhook as Viber does; returns
@@ -418,6 +429,13 @@ impl FakeViber {
 }
 
 impl Shared {
+    fn token(&self) -> String {
+        self.token
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
+    }
+
     fn lock(&self) -> MutexGuard<'_, State> {
         // A panicking handler thread must not take the whole fake down with it.
         self.state
@@ -461,7 +479,7 @@ impl Shared {
         }
         match request.header(AUTH_HEADER) {
             None => return api::error(2, "Missing auth token"),
-            Some(token) if token != self.token => return api::error(2, "invalidAuthToken"),
+            Some(token) if token != self.token() => return api::error(2, "invalidAuthToken"),
             Some(_) => {}
         }
         let Some(body) = serde_json::from_slice::<Value>(&request.body)
@@ -544,7 +562,7 @@ impl Shared {
             url: url.to_string(),
             headers: vec![
                 ("Content-Type".into(), "application/json".into()),
-                (SIGNATURE_HEADER.into(), sign(&self.token, body)),
+                (SIGNATURE_HEADER.into(), sign(&self.token(), body)),
             ],
             body: body.to_vec(),
         };
