@@ -8,16 +8,17 @@
 mod api;
 
 use std::collections::{HashMap, HashSet, VecDeque};
-use std::io::{self, Read};
+use std::io;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use hmac::{Hmac, Mac};
 use serde::Serialize;
 use serde_json::{json, Value};
 use sha2::Sha256;
 
-use crate::http::{percent_decode, raw_response, BackgroundServer, RecordedRequest};
+use crate::http::{raw_response, send_webhook, BackgroundServer, MediaFiles, RecordedRequest};
+pub use crate::http::{WebhookDelivery, WebhookRoute};
 
 /// The auth token of the shared fixture set (`/work/shared/fixtures/viber`).
 pub const FIXTURE_TOKEN: &str = "4a1c9f0e2b7d3a55-7c1e9b2f4d6a8e01-3b5d7f9a1c2e4f60";
@@ -44,10 +45,6 @@ pub const ALL_EVENT_TYPES: [&str; 6] = [
 const FIRST_MESSAGE_TOKEN: u64 = 5_913_847_366_655_544_433;
 /// Tokens of events the fake builds itself (callbacks, user messages).
 const FIRST_EVENT_TOKEN: u64 = 5_913_847_400_000_000_001;
-/// How long a webhook delivery may take before the fake gives up on it.
-const WEBHOOK_TIMEOUT: Duration = Duration::from_secs(15);
-/// Webhook response bodies are kept for display only; longer ones are cut.
-const MAX_WEBHOOK_BODY: u64 = 64 * 1024;
 
 /// The last successful `set_webhook` with a URL.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -107,26 +104,6 @@ impl SentViberMessage {
     }
 }
 
-/// A webhook request about to leave the fake.
-#[derive(Clone, Debug)]
-pub struct WebhookDelivery {
-    pub url: String,
-    pub headers: Vec<(String, String)>,
-    pub body: Vec<u8>,
-}
-
-impl WebhookDelivery {
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(field, _)| field.eq_ignore_ascii_case(name))
-            .map(|(_, value)| value.as_str())
-    }
-}
-
-/// Where webhook requests go instead of HTTP (an in-process receiver); answers (status, body).
-pub type WebhookRoute = Arc<dyn Fn(&WebhookDelivery) -> io::Result<(u16, String)> + Send + Sync>;
-
 /// A fake Viber Bot API server. It runs on a background thread and stops on drop.
 pub struct FakeViber {
     shared: Arc<Shared>,
@@ -138,11 +115,6 @@ struct Shared {
     token: Mutex<String>,
     base_url: Mutex<String>,
     state: Mutex<State>,
-}
-
-struct MediaFile {
-    mime: String,
-    bytes: Arc<Vec<u8>>,
 }
 
 #[derive(Default)]
@@ -159,9 +131,7 @@ struct State {
     users: HashMap<String, ViberUser>,
     /// Users who unsubscribed: `send_message` to them answers status 6.
     unsubscribed: HashSet<String>,
-    /// Files under `/media/<path>`.
-    media: HashMap<String, MediaFile>,
-    next_media: u64,
+    media: MediaFiles,
 }
 
 impl State {
@@ -223,7 +193,6 @@ impl FakeViber {
             state: Mutex::new(State {
                 next_message_token: FIRST_MESSAGE_TOKEN,
                 next_event_token: FIRST_EVENT_TOKEN,
-                next_media: 1,
                 ..State::default()
             }),
         });
@@ -302,17 +271,8 @@ impl FakeViber {
     /// Serves `bytes` at `<base>/media/<n>/<name>` and returns that URL (Viber's media URLs end
     /// with the file name, as these do).
     pub fn add_media(&self, name: &str, mime: &str, bytes: Vec<u8>) -> String {
-        let mut state = self.shared.lock();
-        let path = format!("{}/{}", state.next_media, crate::http::percent_encode(name));
-        state.next_media += 1;
-        state.media.insert(
-            path.clone(),
-            MediaFile {
-                mime: mime.to_string(),
-                bytes: Arc::new(bytes),
-            },
-        );
-        format!("{}/media/{path}", self.base_url())
+        let base_url = self.base_url();
+        self.shared.lock().media.add(&base_url, name, mime, bytes)
     }
 
     /// The signature Viber puts on a callback body.
@@ -460,7 +420,7 @@ impl Shared {
             let body = self.api(method, &recorded);
             raw_response(200, "application/json", body.into_bytes())
         } else if let Some(path) = recorded.path.strip_prefix("/media/") {
-            self.media(path)
+            self.lock().media.response(path)
         } else {
             raw_response(404, "text/plain", b"Not Found".to_vec())
         };
@@ -544,18 +504,6 @@ impl Shared {
         api::ok_with_event_types(&event_types)
     }
 
-    fn media(&self, path: &str) -> tiny_http::Response<io::Cursor<Vec<u8>>> {
-        let state = self.lock();
-        let file = state
-            .media
-            .get(path)
-            .or_else(|| state.media.get(&percent_decode(path, false)));
-        match file {
-            Some(file) => raw_response(200, &file.mime, file.bytes.as_ref().clone()),
-            None => raw_response(404, "text/plain", b"Not Found".to_vec()),
-        }
-    }
-
     /// POSTs a signed callback like Viber: compact JSON, `Content-Type: application/json`.
     fn deliver(&self, url: &str, body: &[u8]) -> io::Result<(u16, String)> {
         let delivery = WebhookDelivery {
@@ -567,30 +515,7 @@ impl Shared {
             body: body.to_vec(),
         };
         let route = self.lock().route.clone();
-        if let Some(route) = route {
-            return route(&delivery);
-        }
-        // No proxy from the environment: the webhook is a local receiver.
-        let agent = ureq::Agent::config_builder()
-            .proxy(None)
-            .http_status_as_error(false)
-            .timeout_global(Some(WEBHOOK_TIMEOUT))
-            .max_redirects(0)
-            .build()
-            .new_agent();
-        let mut post = agent.post(url);
-        for (name, value) in &delivery.headers {
-            post = post.header(name, value);
-        }
-        let mut response = post.send(body).map_err(io::Error::other)?;
-        let status = response.status().as_u16();
-        let mut text = Vec::new();
-        let _ = response
-            .body_mut()
-            .as_reader()
-            .take(MAX_WEBHOOK_BODY)
-            .read_to_end(&mut text);
-        Ok((status, String::from_utf8_lossy(&text).into_owned()))
+        send_webhook(&delivery, route.as_ref())
     }
 }
 
