@@ -5,14 +5,18 @@
 //!   webhook delivery) plus a demo page where a person plays a Telegram user;
 //! - [`viber::FakeViber`]: the Viber REST Bot API (`/pa/<method>`), signed webhook callbacks
 //!   (also the `webhook` check during `set_webhook`) and the media files callbacks point at;
+//! - [`chatapi::FakeChatApi`]: a Chat-API (chat-api.com WhatsApp) instance
+//!   (`/instance<ID>/<method>?token=`), its unsigned `messages`/`ack` webhooks and their media;
 //! - [`proxy`]: an HTTP (CONNECT and absolute-form) proxy and a SOCKS5 proxy;
 //! - [`http`]: the recorded request and the HTTP helpers the fakes share.
 
+pub mod chatapi;
 pub mod http;
 pub mod proxy;
 pub mod telegram;
 pub mod viber;
 
+pub use chatapi::FakeChatApi;
 pub use http::{MultipartFile, RecordedRequest};
 pub use proxy::{HttpConnectProxy, Socks5Proxy};
 pub use telegram::{FakeTelegram, TelegramUser, WebhookRegistration};
