@@ -9,7 +9,7 @@ use std::sync::Arc;
 use base64::Engine;
 use common::*;
 use crmchats::api::Crmchats;
-use crmchats_fakes::http::{parse_urlencoded, WebhookDelivery};
+use crmchats_fakes::http::parse_urlencoded;
 use crmchats_fakes::viber::{FakeViber, ViberUser, FIXTURE_TOKEN};
 use mysql::prelude::Queryable;
 use serde_json::{json, Map, Value};
@@ -43,7 +43,7 @@ impl ViberHarness {
         );
         let app = Arc::new(Crmchats::open(&config).expect("the library opens"));
         let receiver = Arc::clone(&app);
-        viber.route_webhooks(move |delivery| Ok(deliver(&receiver, delivery)));
+        viber.route_webhooks(move |delivery| Ok(deliver_webhook(&receiver, delivery)));
         ViberHarness {
             db,
             viber,
@@ -140,35 +140,6 @@ impl ViberHarness {
         )?;
         Ok(std::fs::read(opened["attachment"]["path"].as_str().unwrap()).unwrap())
     }
-}
-
-/// Hands a callback to the library as webhook.php would: channel and query from the URL.
-fn deliver(app: &Crmchats, delivery: &WebhookDelivery) -> (u16, String) {
-    let query: Map<String, Value> = delivery
-        .url
-        .split_once('?')
-        .map(|(_, q)| parse_urlencoded(q))
-        .unwrap_or_default()
-        .into_iter()
-        .map(|(k, v)| (k, Value::String(v)))
-        .collect();
-    let channel_id = query
-        .get("channel")
-        .and_then(Value::as_str)
-        .and_then(|c| c.parse().ok())
-        .expect("our webhook URL names the channel");
-    let headers: Map<String, Value> = delivery
-        .headers
-        .iter()
-        .map(|(k, v)| (k.clone(), Value::String(v.clone())))
-        .collect();
-    post_webhook(
-        app,
-        channel_id,
-        Value::Object(headers),
-        Value::Object(query),
-        &delivery.body,
-    )
 }
 
 /// A Viber fixture: (body bytes exactly as stored, headers).

@@ -3,6 +3,7 @@
 //! Providers speak HTTP to their messenger and turn webhooks into [`InboundEvent`]s. They know
 //! nothing of MySQL or of the C ABI: everything they need arrives in a [`ProviderContext`].
 
+pub mod chatapi;
 pub mod telegram;
 pub mod viber;
 
@@ -356,6 +357,7 @@ pub fn provider_for(kind: ChannelType) -> Option<&'static dyn Provider> {
     match kind {
         ChannelType::Telegram => Some(&telegram::Telegram),
         ChannelType::Viber => Some(&viber::Viber),
+        ChannelType::Chatapi => Some(&chatapi::ChatApi),
         _ => None,
     }
 }

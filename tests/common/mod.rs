@@ -7,9 +7,10 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crmchats::api::Crmchats;
+use crmchats_fakes::http::{parse_urlencoded, WebhookDelivery};
 use crmchats_fakes::FakeTelegram;
 use mysql::prelude::Queryable;
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 
 pub const TG_TOKEN: &str = "7311862940:AAHs9kQe2v7XcT1mPz4LbN8yRw3JdF6uVgE";
 pub const TG_SECRET: &str = "tgShared_9fK2-wLq7Zx4";
@@ -255,4 +256,34 @@ pub fn api_fixture(name: &str) -> String {
 
 pub fn tg_headers() -> Value {
     json!({"Content-Type": "application/json", "X-Telegram-Bot-Api-Secret-Token": TG_SECRET})
+}
+
+/// Hands a fake's webhook request to the library as webhook.php would: the channel and the raw
+/// query from the URL (the fakes deliver in-process, since the registered URL is the public one).
+pub fn deliver_webhook(app: &Crmchats, delivery: &WebhookDelivery) -> (u16, String) {
+    let query: Map<String, Value> = delivery
+        .url
+        .split_once('?')
+        .map(|(_, q)| parse_urlencoded(q))
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(k, v)| (k, Value::String(v)))
+        .collect();
+    let channel_id = query
+        .get("channel")
+        .and_then(Value::as_str)
+        .and_then(|c| c.parse().ok())
+        .expect("our webhook URL names the channel");
+    let headers: Map<String, Value> = delivery
+        .headers
+        .iter()
+        .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+        .collect();
+    post_webhook(
+        app,
+        channel_id,
+        Value::Object(headers),
+        Value::Object(query),
+        &delivery.body,
+    )
 }
