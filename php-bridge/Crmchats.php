@@ -249,6 +249,38 @@ final class Crmchats
         return $this->take($this->ffi->crmchats_call($method, $json), 'crmchats_call');
     }
 
+    /**
+     * Runs the timed work (auto-close, queue, clean-up) from an ordinary request, at most once a
+     * minute: a file's age keeps this process from asking more often, and the library itself
+     * skips the run when any web server ran it less than a minute ago (if_due) or is running it
+     * now (a database lock). Never throws: a request must not fail because of housekeeping.
+     * Cron is the dependable way (see php-bridge/tick.php); this keeps things moving without it.
+     *
+     * @return array<string, mixed>|null what tick reported, or null when not due here
+     */
+    public function tickIfDue(int $intervalSeconds = 60): ?array
+    {
+        $stamp = self::tickStampPath();
+        $last = @filemtime($stamp);
+        if ($last !== false && time() - $last < $intervalSeconds) {
+            return null;
+        }
+        @touch($stamp);
+        try {
+            $result = $this->call('tick', ['if_due' => true]);
+            return is_array($result) ? $result : null;
+        } catch (Throwable $e) {
+            error_log('crmchats tick: ' . ($e instanceof CrmchatsException ? $e->getErrorCode() . ': ' : '') . $e->getMessage());
+            return null;
+        }
+    }
+
+    /** The file whose age says when this PHP installation last asked for a tick. */
+    public static function tickStampPath(): string
+    {
+        return sys_get_temp_dir() . '/crmchats-tick-' . md5(__DIR__ . '|' . (string)getenv('CRMCHATS_DATABASE_URL'));
+    }
+
     /** The library's version string (static in the library, never freed). */
     public function version(): string
     {

@@ -33,3 +33,9 @@ try {
 }
 
 crmchats_send_response($response);
+
+// Housekeeping after the messenger has its answer (PHP-FPM closes the connection first).
+if (function_exists('fastcgi_finish_request')) {
+    fastcgi_finish_request();
+}
+Crmchats::shared()->tickIfDue();

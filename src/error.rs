@@ -18,6 +18,9 @@ pub enum Error {
     NotFound(String),
     #[error("{0}")]
     Forbidden(String),
+    /// Someone else changed the same thing first (two operators taking one dialog).
+    #[error("{0}")]
+    Conflict(String),
     #[error("storage error: {0}")]
     Storage(String),
     #[error(transparent)]
@@ -34,6 +37,7 @@ impl Error {
             Error::NotInitialized => "not_initialized",
             Error::NotFound(_) => "not_found",
             Error::Forbidden(_) => "forbidden",
+            Error::Conflict(_) => "conflict",
             Error::Storage(_) => "storage_error",
             Error::Provider(e) => e.code(),
             Error::Internal(_) => "internal_error",

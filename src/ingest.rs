@@ -23,7 +23,10 @@ use crate::providers::{
 };
 use crate::runtime::Runtime;
 use crate::storage::StoredFile;
-use crate::store::{Db, NewAttachment, NewInboundMessage, StoreError, StoredInbound};
+use crate::store::{
+    Db, DialogOpening, NewAttachment, NewInboundMessage, OpenedDialog, StoreError, StoredInbound,
+};
+use crate::team;
 use crate::time::Timestamp;
 
 /// The HTTP answer PHP sends back to the messenger, as is.
@@ -85,6 +88,30 @@ enum IngestFailure {
 
 /// How long a failed name/avatar lookup waits before it is tried again.
 const PROFILE_RETRY_MS: i64 = 24 * 3600 * 1000;
+
+/// `file_ref` of an inbound file already in our storage: the prefix and its sha256.
+pub const STORED_FILE_PREFIX: &str = "stored:";
+
+/// Stores events that reached us without a webhook (the site widget posts through the library),
+/// with the same deduplication and team rules as a webhook's.
+pub fn store_direct(
+    rt: &Runtime,
+    channel: &Channel,
+    events: &[InboundEvent],
+) -> Result<StoredInbound> {
+    let mut db = rt.store.db()?;
+    let stored = rt.with_provider(channel, |provider, ctx| {
+        store_events(rt, &mut db, channel, provider, ctx, None, events)
+    })?;
+    let stored = stored.map_err(|e| match e {
+        IngestFailure::Store(e) => Error::from(e),
+        IngestFailure::Files(e) => Error::Storage(e),
+    })?;
+    for opened in &stored.opened_dialogs {
+        team::on_dialog_opened(rt, *opened);
+    }
+    Ok(stored)
+}
 
 pub fn handle_webhook(rt: &Runtime, incoming: &IncomingWebhook) -> WebhookResponse {
     let unavailable = |e: &dyn std::fmt::Display| {
@@ -178,6 +205,10 @@ fn process(
             );
         }
     }
+    // The team's rules (CRM link, distribution, auto-replies) run once the messages are safe.
+    for opened in &stored.opened_dialogs {
+        team::on_dialog_opened(rt, *opened);
+    }
     // Profiles the webhook carried with a picture need no lookup at the messenger.
     let carried: Vec<&VisitorProfile> = parsed
         .events
@@ -216,6 +247,11 @@ fn fetch_file(
         file_ref: file.file_ref.clone(),
         error: None,
     };
+    // Files a visitor uploaded to us (the site widget) are in storage already.
+    if let Some(sha256) = file.file_ref.strip_prefix(STORED_FILE_PREFIX) {
+        fetched.sha256 = Some(sha256.to_string());
+        return fetched;
+    }
     match download(rt, provider, ctx, file) {
         Ok((stored, suggested_name)) => {
             fetched.size = stored.size;
@@ -357,10 +393,20 @@ fn store_events(
     let now = Timestamp::now();
     for (event, fetched) in events.iter().zip(files) {
         match event {
-            InboundEvent::Message(m) => {
+            InboundEvent::Message(m) if single_message => {
                 if store_message(&mut tx, channel.id, m, &fetched, now, &mut result)?.is_none() {
                     // Stored concurrently under another delivery: keep the first copy only.
                     return Ok(StoredInbound::default());
+                }
+            }
+            InboundEvent::Message(m) => {
+                // In a batch, a message stored before is undone alone (its dialog counted it
+                // again, or even reopened): the rest of the batch is new and must stay.
+                tx.savepoint()?;
+                let mut mark = result.clone();
+                match store_message(&mut tx, channel.id, m, &fetched, now, &mut mark)? {
+                    Some(_) => result = mark,
+                    None => tx.rollback_to_savepoint()?,
                 }
             }
             InboundEvent::Edited {
@@ -432,7 +478,7 @@ fn store_events(
                 tx.apply_status_up_to(channel.id, &visitor.external_id, *status, *until)?;
             }
             InboundEvent::ConversationStarted { visitor, context } => {
-                let (visitor_id, created) = tx.upsert_visitor(channel.id, visitor)?;
+                let (visitor_id, created) = tx.upsert_visitor_as(channel.id, visitor, false)?;
                 let dialog_id = tx.latest_dialog_of_visitor(visitor_id)?;
                 tx.log_event(
                     dialog_id,
@@ -464,7 +510,7 @@ fn store_message<Q: Queryable>(
         _ => m.text.clone(),
     };
     let (visitor_id, _) = tx.upsert_visitor(channel_id, &m.visitor)?;
-    let (dialog_id, new_dialog) = tx.dialog_for_inbound(
+    let (dialog_id, opening) = tx.dialog_for_inbound(
         channel_id,
         visitor_id,
         m.start_payload.as_deref(),
@@ -496,15 +542,24 @@ fn store_message<Q: Queryable>(
             },
         )?;
     }
-    if new_dialog {
+    let opened = match opening {
+        DialogOpening::Existing => None,
+        DialogOpening::New => Some("dialog_opened"),
+        DialogOpening::Reopened => Some("dialog_reopened"),
+    };
+    if let Some(kind) = opened {
         tx.log_event(
             Some(dialog_id),
             Some(message_id),
             None,
-            "dialog_opened",
+            kind,
             &json!({"source": m.start_payload}),
         )?;
-        result.new_dialog_ids.push(dialog_id);
+        result.opened_dialogs.push(OpenedDialog {
+            dialog_id,
+            visitor_id,
+            reopened: opening == DialogOpening::Reopened,
+        });
     }
     result.message_ids.push(message_id);
     push_unique(&mut result.visitor_ids, visitor_id);
@@ -527,7 +582,7 @@ fn store_echo<Q: Queryable>(
         (true, Some(f)) => format!("📎 {}", f.name.as_deref().unwrap_or("file")),
         _ => m.text.clone(),
     };
-    let (visitor_id, _) = tx.upsert_visitor(channel_id, &m.visitor)?;
+    let (visitor_id, _) = tx.upsert_visitor_as(channel_id, &m.visitor, false)?;
     let (dialog_id, _) = tx.dialog_for_echo(channel_id, visitor_id, &text, now)?;
     let id = tx.insert_echo_message(channel_id, dialog_id, &m.external_id, &text, m.sent_at)?;
     if let Some(id) = id {

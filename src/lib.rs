@@ -1,14 +1,15 @@
 //! crmchats: a messenger inbox for a PHP CRM.
 //!
-//! Operators in the host CRM answer visitors who write from Telegram (and, in later issues, Viber,
-//! VK, Facebook Messenger and WhatsApp) from one console. This crate is a `cdylib` with a small C
+//! Operators in the host CRM answer visitors who write from Telegram, Viber, VK, Facebook
+//! Messenger and WhatsApp from one console. This crate is a `cdylib` with a small C
 //! ABI (`include/crmchats.h`) that the CRM's PHP loads through FFI, and an `rlib` whose Rust API
 //! ([`api::Crmchats`]) the tests and benchmarks call directly.
 //!
-//! Dependencies point one way: `ffi -> api -> (ingest, dialogs, crm) -> (providers, store) -> model`.
+//! Dependencies point one way: `ffi -> api -> (ingest, outbound, team, crm) -> (providers, store) -> model`.
 
 pub mod api;
 pub mod config;
+pub mod crm;
 pub mod error;
 pub mod ffi;
 pub mod http;
@@ -18,6 +19,9 @@ pub mod model;
 pub mod outbound;
 pub mod providers;
 pub mod runtime;
+pub mod settings;
 pub mod storage;
 pub mod store;
+pub mod team;
 pub mod time;
+pub mod widget;

@@ -33,9 +33,26 @@ pub struct OutgoingAttachment {
 
 pub struct Reply {
     pub dialog_id: DialogId,
-    pub operator_id: OperatorId,
+    pub author: Author,
     pub text: String,
     pub attachments: Vec<OutgoingAttachment>,
+}
+
+/// Who a reply is from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Author {
+    Operator(OperatorId),
+    /// An automatic message (greeting, offline notice...); `kind` goes to the history.
+    Auto(&'static str),
+}
+
+impl Author {
+    fn operator_id(self) -> Option<OperatorId> {
+        match self {
+            Author::Operator(id) => Some(id),
+            Author::Auto(_) => None,
+        }
+    }
 }
 
 struct SavedFile {
@@ -55,7 +72,7 @@ pub fn send_reply(rt: &Runtime, reply: Reply) -> Result<MessageId> {
         ));
     }
     let mut db = rt.store.db()?;
-    let dialog = db.dialog(reply.dialog_id, reply.operator_id)?;
+    let dialog = db.dialog(reply.dialog_id, reply.author.operator_id().unwrap_or(0))?;
     let channel = db.channel(dialog.channel_id)?;
     // Facebook and WhatsApp refuse to write first after 24 hours: say so before storing
     // anything, so the operator is not left with a message that can never go.
@@ -78,7 +95,11 @@ pub fn send_reply(rt: &Runtime, reply: Reply) -> Result<MessageId> {
     let message_id = tx.insert_outbound_message(&crate::store::NewOutboundMessage {
         channel_id: channel.id,
         dialog_id: dialog.id,
-        operator_id: reply.operator_id,
+        operator_id: reply.author.operator_id(),
+        author_type: match reply.author {
+            Author::Operator(_) => "operator",
+            Author::Auto(_) => "auto",
+        },
         text: &reply.text,
         status: MessageStatus::Queued,
     })?;
@@ -105,16 +126,29 @@ pub fn send_reply(rt: &Runtime, reply: Reply) -> Result<MessageId> {
         reply.text.clone()
     };
     tx.touch_dialog_outbound(dialog.id, &preview, Timestamp::now())?;
-    if tx.add_dialog_operator(dialog.id, reply.operator_id)? {
-        tx.log_event(
-            Some(dialog.id),
-            None,
-            Some(reply.operator_id),
-            "operator_joined",
-            &json!({"reason": "replied"}),
-        )?;
+    match reply.author {
+        Author::Operator(operator_id) => {
+            if tx.add_dialog_operator(dialog.id, operator_id)? {
+                tx.log_event(
+                    Some(dialog.id),
+                    None,
+                    Some(operator_id),
+                    "operator_joined",
+                    &json!({"reason": "replied"}),
+                )?;
+            }
+            tx.mark_read(dialog.id, operator_id)?;
+        }
+        Author::Auto(kind) => {
+            tx.log_event(
+                Some(dialog.id),
+                Some(message_id),
+                None,
+                "auto_reply",
+                &json!({"kind": kind}),
+            )?;
+        }
     }
-    tx.mark_read(dialog.id, reply.operator_id)?;
     tx.commit()?;
     // The connection is not held idle through a long upload: a server with a short wait_timeout
     // would drop it, and the outcome could not be recorded.
@@ -158,12 +192,17 @@ const MAX_ATTACHMENT_BYTES: u64 = 100 * 1024 * 1024;
 /// Copies an operator's attachment into storage. A path must name a readable regular file (the
 /// PHP caller passes upload temp files, e.g. after `is_uploaded_file()`).
 fn save_attachment(rt: &Runtime, field: &str, source: AttachmentSource) -> Result<StoredFile> {
-    let too_large = || {
-        Error::invalid(
-            field,
-            format!("is larger than {} MB", MAX_ATTACHMENT_BYTES >> 20),
-        )
-    };
+    save_file(rt, field, source, MAX_ATTACHMENT_BYTES)
+}
+
+/// Stores a file from PHP's disk or from bytes, refusing more than `limit` bytes.
+pub fn save_file(
+    rt: &Runtime,
+    field: &str,
+    source: AttachmentSource,
+    limit: u64,
+) -> Result<StoredFile> {
+    let too_large = || Error::invalid(field, format!("is larger than {} MB", limit >> 20));
     let stored = match source {
         AttachmentSource::Path(path) => {
             let bad_path = |why: String| {
@@ -176,14 +215,14 @@ fn save_attachment(rt: &Runtime, field: &str, source: AttachmentSource) -> Resul
             if !meta.is_file() {
                 return Err(bad_path("not a regular file".into()));
             }
-            if meta.len() > MAX_ATTACHMENT_BYTES {
+            if meta.len() > limit {
                 return Err(too_large());
             }
             let file = File::open(&path).map_err(|e| bad_path(e.to_string()))?;
-            rt.files.save_reader(&mut file.take(MAX_ATTACHMENT_BYTES))
+            rt.files.save_reader(&mut file.take(limit))
         }
         AttachmentSource::Bytes(bytes) => {
-            if bytes.len() as u64 > MAX_ATTACHMENT_BYTES {
+            if bytes.len() as u64 > limit {
                 return Err(too_large());
             }
             rt.files.save_reader(&mut &bytes[..])

@@ -40,6 +40,14 @@ impl Timestamp {
     }
 
     /// `2024-11-25T13:45:11.000Z`
+    /// `2026-11-25T09:30:00Z`, `...+03:00`, with or without fractions.
+    pub fn parse_rfc3339(s: &str) -> Option<Self> {
+        s.trim()
+            .parse::<jiff::Timestamp>()
+            .ok()
+            .map(|t| Timestamp(t.as_millisecond()))
+    }
+
     pub fn to_rfc3339(self) -> String {
         let (y, mo, d, h, mi, s, ms) = self.to_civil();
         format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{ms:03}Z")

@@ -4,8 +4,13 @@
 //! nothing of MySQL or of the C ABI: everything they need arrives in a [`ProviderContext`].
 
 pub mod chatapi;
+pub mod facebook;
+pub mod graph;
 pub mod telegram;
 pub mod viber;
+pub mod vk;
+pub mod whatsapp_cloud;
+pub mod widget;
 
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
@@ -357,8 +362,11 @@ pub fn provider_for(kind: ChannelType) -> Option<&'static dyn Provider> {
     match kind {
         ChannelType::Telegram => Some(&telegram::Telegram),
         ChannelType::Viber => Some(&viber::Viber),
+        ChannelType::Vk => Some(&vk::Vk),
+        ChannelType::Facebook => Some(&facebook::Facebook),
+        ChannelType::WhatsappCloud => Some(&whatsapp_cloud::WhatsappCloud),
         ChannelType::Chatapi => Some(&chatapi::ChatApi),
-        _ => None,
+        ChannelType::Widget => Some(&widget::Widget),
     }
 }
 

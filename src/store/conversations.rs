@@ -45,6 +45,17 @@ impl<'t> Db<'t, PooledConn> {
 }
 
 impl Db<'_, Transaction<'_>> {
+    /// Marks the transaction's state, so a part of it can be undone alone.
+    pub fn savepoint(&mut self) -> StoreResult<()> {
+        self.q.query_drop("SAVEPOINT crmchats_event")?;
+        Ok(())
+    }
+
+    pub fn rollback_to_savepoint(&mut self) -> StoreResult<()> {
+        self.q.query_drop("ROLLBACK TO SAVEPOINT crmchats_event")?;
+        Ok(())
+    }
+
     /// Commits; dropping the transaction without this rolls it back.
     pub fn commit(self) -> StoreResult<()> {
         Ok(self.q.commit()?)
@@ -62,7 +73,10 @@ pub struct NewInboundMessage<'a> {
 pub struct NewOutboundMessage<'a> {
     pub channel_id: ChannelId,
     pub dialog_id: DialogId,
-    pub operator_id: OperatorId,
+    /// None for automatic messages.
+    pub operator_id: Option<OperatorId>,
+    /// `operator` or `auto`.
+    pub author_type: &'a str,
     pub text: &'a str,
     pub status: MessageStatus,
 }
@@ -81,8 +95,16 @@ pub struct NewAttachment<'a> {
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct StoredInbound {
     pub message_ids: Vec<MessageId>,
-    pub new_dialog_ids: Vec<DialogId>,
+    /// Dialogs this webhook opened or reopened: the team's rules run for them.
+    pub opened_dialogs: Vec<OpenedDialog>,
     pub visitor_ids: Vec<VisitorId>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct OpenedDialog {
+    pub dialog_id: DialogId,
+    pub visitor_id: VisitorId,
+    pub reopened: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -103,6 +125,8 @@ pub struct DialogRow {
     pub unread: i64,
     pub client_id: Option<i64>,
     pub contact_id: Option<i64>,
+    /// None while the dialog waits in the queue.
+    pub assigned_operator_id: Option<OperatorId>,
 }
 
 #[derive(Clone, Debug)]
@@ -137,8 +161,61 @@ pub struct AttachmentRow {
     pub error_message: Option<String>,
 }
 
+/// One entry of a dialog's history.
+#[derive(Clone, Debug)]
+pub struct EventRow {
+    pub id: i64,
+    pub dialog_id: Option<DialogId>,
+    pub message_id: Option<MessageId>,
+    pub operator_id: Option<OperatorId>,
+    pub kind: String,
+    pub data: serde_json::Value,
+    pub at: Timestamp,
+}
+
+pub(super) fn event_from_row(mut r: Row) -> EventRow {
+    EventRow {
+        id: r.col("id").unwrap_or_default(),
+        dialog_id: r.col("dialog_id").unwrap_or_default(),
+        message_id: r.col("message_id").unwrap_or_default(),
+        operator_id: r.col("operator_id").unwrap_or_default(),
+        kind: r.col("kind").unwrap_or_default(),
+        data: r
+            .col::<Option<String>>("data")
+            .flatten()
+            .and_then(|d| serde_json::from_str(&d).ok())
+            .unwrap_or(serde_json::Value::Null),
+        at: r.col("created_at").unwrap_or(Timestamp(0)),
+    }
+}
+
+/// What a visitor's message did to their dialog.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DialogOpening {
+    /// It was open already.
+    Existing,
+    /// The visitor's first dialog on this channel.
+    New,
+    /// Their closed dialog opened again.
+    Reopened,
+}
+
+/// Which dialogs a list shows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DialogView {
+    /// Assigned to or joined by the operator.
+    Mine,
+    /// Open and nobody's yet.
+    Queue,
+    /// Mine and the queue: what an operator who is not an admin may see.
+    Available,
+    /// Every dialog (admins).
+    All,
+}
+
 pub struct DialogListQuery<'a> {
     pub operator_id: OperatorId,
+    pub view: DialogView,
     pub status: Option<&'a str>,
     pub channel_id: Option<ChannelId>,
     pub search: Option<&'a str>,
@@ -150,7 +227,7 @@ pub struct DialogListQuery<'a> {
 const DIALOG_COLUMNS: &str = "d.id, d.channel_id, c.type AS channel_type, c.name AS channel_name, d.visitor_id, \
     v.external_id AS visitor_external_id, v.name AS visitor_name, v.username AS visitor_username, \
     v.avatar_attachment_id, d.status, d.last_message_text, d.last_message_direction, d.last_activity_at, \
-    v.client_id, v.contact_id";
+    v.client_id, v.contact_id, d.assigned_operator_id";
 
 fn dialog_from_row(mut r: Row, unread: i64) -> DialogRow {
     DialogRow {
@@ -170,6 +247,7 @@ fn dialog_from_row(mut r: Row, unread: i64) -> DialogRow {
         unread,
         client_id: r.col("client_id").unwrap_or_default(),
         contact_id: r.col("contact_id").unwrap_or_default(),
+        assigned_operator_id: r.col("assigned_operator_id").unwrap_or_default(),
     }
 }
 
@@ -177,15 +255,15 @@ fn dialog_from_row(mut r: Row, unread: i64) -> DialogRow {
 const LIST_COLUMNS: &str = "d.id, d.channel_id, '' AS channel_type, '' AS channel_name, d.visitor_id, \
     v.external_id AS visitor_external_id, v.name AS visitor_name, v.username AS visitor_username, \
     v.avatar_attachment_id, d.status, d.last_message_text, d.last_message_direction, d.last_activity_at, \
-    v.client_id, v.contact_id";
+    v.client_id, v.contact_id, d.assigned_operator_id";
 
-const MESSAGE_COLUMNS: &str = "m.id, m.dialog_id, m.channel_id, m.direction, m.author_type, m.author_operator_id, \
+pub(super) const MESSAGE_COLUMNS: &str = "m.id, m.dialog_id, m.channel_id, m.direction, m.author_type, m.author_operator_id, \
     m.text, m.external_id, m.status, m.error_code, m.error_message, m.retry_after, m.created_at, m.edited_at, \
     u.{user_name} AS operator_name, d.visitor_id, v.name AS visitor_name";
-const MESSAGE_FROM: &str = "{messages} m JOIN {dialogs} d ON d.id = m.dialog_id \
+pub(super) const MESSAGE_FROM: &str = "{messages} m JOIN {dialogs} d ON d.id = m.dialog_id \
     JOIN {visitors} v ON v.id = d.visitor_id LEFT JOIN {user_table} u ON u.{user_id} = m.author_operator_id";
 
-fn message_from_row(mut r: Row) -> MessageRow {
+pub(super) fn message_from_row(mut r: Row) -> MessageRow {
     let author_type: String = r.col("author_type").unwrap_or_default();
     let operator_name: Option<String> = r.col("operator_name").unwrap_or_default();
     let visitor_name: String = r.col("visitor_name").unwrap_or_default();
@@ -304,13 +382,25 @@ impl<Q: Queryable> Db<'_, Q> {
         channel_id: ChannelId,
         p: &VisitorProfile,
     ) -> StoreResult<(VisitorId, bool)> {
+        self.upsert_visitor_as(channel_id, p, true)
+    }
+
+    /// Like `upsert_visitor`; `wrote` false for what the visitor did not write (our echoes, an
+    /// opened chat), which leaves a block in place.
+    pub fn upsert_visitor_as(
+        &mut self,
+        channel_id: ChannelId,
+        p: &VisitorProfile,
+        wrote: bool,
+    ) -> StoreResult<(VisitorId, bool)> {
         let sql = self.sql(
             "INSERT INTO {visitors} (identity, channel_id, external_id, name, first_name, last_name, username, \
              phone, language, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
              ON DUPLICATE KEY UPDATE id = LAST_INSERT_ID(id), name = IF(VALUES(name) <> '', VALUES(name), name), \
              first_name = COALESCE(VALUES(first_name), first_name), last_name = COALESCE(VALUES(last_name), last_name), \
              username = COALESCE(VALUES(username), username), phone = COALESCE(VALUES(phone), phone), \
-             language = COALESCE(VALUES(language), language), blocked = 0, updated_at = VALUES(updated_at)",
+             language = COALESCE(VALUES(language), language), blocked = IF(?, 0, blocked), \
+             updated_at = VALUES(updated_at)",
         );
         let now = Timestamp::now();
         let (affected, id) = exec_write(
@@ -328,9 +418,19 @@ impl<Q: Queryable> Db<'_, Q> {
                 p.language.as_deref().map(|v| fit(v, 16)),
                 now,
                 now,
+                wrote,
             ),
         )?;
         Ok((id as VisitorId, affected == 1))
+    }
+
+    pub fn visitor_id(
+        &mut self,
+        channel_id: ChannelId,
+        external_id: &str,
+    ) -> StoreResult<Option<VisitorId>> {
+        let sql = self.sql("SELECT id FROM {visitors} WHERE channel_id = ? AND external_id = ?");
+        Ok(self.q.exec_first(sql, (channel_id, external_id))?)
     }
 
     pub fn set_visitor_blocked(&mut self, visitor_id: VisitorId, blocked: bool) -> StoreResult<()> {
@@ -427,11 +527,11 @@ impl<Q: Queryable> Db<'_, Q> {
         source: Option<&str>,
         text: &str,
         at: Timestamp,
-    ) -> StoreResult<(DialogId, bool)> {
+    ) -> StoreResult<(DialogId, DialogOpening)> {
         let sql = self.sql(
             "INSERT INTO {dialogs} (identity, channel_id, visitor_id, status, open_visitor_id, source, \
-             inbound_count, last_message_text, last_message_direction, last_activity_at, created_at) \
-             VALUES (?, ?, ?, 'open', ?, ?, 1, ?, 'in', ?, ?) \
+             inbound_count, last_message_text, last_message_direction, last_activity_at, created_at, opened_at) \
+             VALUES (?, ?, ?, 'open', ?, ?, 1, ?, 'in', ?, ?, ?) \
              ON DUPLICATE KEY UPDATE id = LAST_INSERT_ID(id), inbound_count = inbound_count + 1, \
              last_message_text = VALUES(last_message_text), last_message_direction = 'in', \
              last_activity_at = GREATEST(last_activity_at, VALUES(last_activity_at))",
@@ -445,9 +545,32 @@ impl<Q: Queryable> Db<'_, Q> {
             preview(text),
             at,
             at,
+            at,
         );
         let (affected, id) = exec_write(&mut self.q, &sql, params)?;
-        Ok((id as DialogId, affected == 1))
+        let id = id as DialogId;
+        if affected != 1 {
+            return Ok((id, DialogOpening::Existing));
+        }
+        // No open dialog: the visitor's last closed one is reopened (its history stays in one
+        // place) and the row just made gives way; the caller's transaction covers both.
+        let sql = self.sql(
+            "SELECT id FROM {dialogs} WHERE visitor_id = ? AND id <> ? AND status = 'closed' \
+             ORDER BY id DESC LIMIT 1",
+        );
+        let Some(previous) = self.q.exec_first::<DialogId, _, _>(sql, (visitor_id, id))? else {
+            return Ok((id, DialogOpening::New));
+        };
+        let sql = self.sql("DELETE FROM {dialogs} WHERE id = ?");
+        self.q.exec_drop(sql, (id,))?;
+        let sql = self.sql(
+            "UPDATE {dialogs} SET status = 'open', open_visitor_id = visitor_id, closed_at = NULL, \
+             opened_at = ?, auto_replies = '', assigned_operator_id = NULL, assigned_at = NULL, \
+             inbound_count = inbound_count + 1, last_message_text = ?, last_message_direction = 'in', \
+             last_activity_at = GREATEST(last_activity_at, ?) WHERE id = ?",
+        );
+        self.q.exec_drop(sql, (at, preview(text), at, previous))?;
+        Ok((previous, DialogOpening::Reopened))
     }
 
     pub fn latest_dialog_of_visitor(
@@ -494,17 +617,37 @@ impl<Q: Queryable> Db<'_, Q> {
         // one page's rows instead of sorting every match (it picks worse plans on its own for the
         // OR of the cursor). Channels are looked up apart: with their few rows in the join,
         // MariaDB buffers it and sorts.
-        let index = match (query.channel_id, query.status) {
-            (Some(_), _) => "list_by_channel",
-            (None, Some(_)) => "list_by_status",
-            (None, None) => "list_all",
+        let index = match (query.view, query.channel_id, query.status) {
+            // An operator's own dialogs are few: found through their membership rows.
+            (DialogView::Mine | DialogView::Available, _, _) => None,
+            (DialogView::Queue, None, _) => Some("queue"),
+            (_, Some(_), _) => Some("list_by_channel"),
+            (_, None, Some(_)) => Some("list_by_status"),
+            (_, None, None) => Some("list_all"),
         };
+        let force = index
+            .map(|i| format!("FORCE INDEX ({i})"))
+            .unwrap_or_default();
         let mut sql = format!(
             "SELECT {LIST_COLUMNS}, d.inbound_count - COALESCE(r.read_count, 0) AS unread \
-             FROM {{dialogs}} d FORCE INDEX ({index}) JOIN {{visitors}} v ON v.id = d.visitor_id \
+             FROM {{dialogs}} d {force} JOIN {{visitors}} v ON v.id = d.visitor_id \
              LEFT JOIN {{dialog_reads}} r ON r.dialog_id = d.id AND r.operator_id = ? WHERE d.identity = ?"
         );
         let mut params: Vec<SqlValue> = vec![query.operator_id.into(), self.identity.into()];
+        const MEMBER: &str = "EXISTS (SELECT 1 FROM {dialog_operators} o WHERE o.dialog_id = d.id AND o.operator_id = ?)";
+        const QUEUED: &str = "(d.status = 'open' AND d.assigned_operator_id IS NULL)";
+        match query.view {
+            DialogView::All => {}
+            DialogView::Queue => sql.push_str(&format!(" AND {QUEUED}")),
+            DialogView::Mine => {
+                sql.push_str(&format!(" AND {MEMBER}"));
+                params.push(query.operator_id.into());
+            }
+            DialogView::Available => {
+                sql.push_str(&format!(" AND ({QUEUED} OR {MEMBER})"));
+                params.push(query.operator_id.into());
+            }
+        }
         if let Some(channel_id) = query.channel_id {
             sql.push_str(" AND d.channel_id = ?");
             params.push(channel_id.into());
@@ -652,7 +795,7 @@ impl<Q: Queryable> Db<'_, Q> {
     pub fn insert_outbound_message(&mut self, m: &NewOutboundMessage) -> StoreResult<MessageId> {
         let sql = self.sql(
             "INSERT INTO {messages} (identity, channel_id, dialog_id, direction, author_type, author_operator_id, \
-             text, status, created_at) VALUES (?, ?, ?, 'out', 'operator', ?, ?, ?, ?)",
+             text, status, created_at) VALUES (?, ?, ?, 'out', ?, ?, ?, ?, ?)",
         );
         let (_, id) = exec_write(
             &mut self.q,
@@ -661,6 +804,7 @@ impl<Q: Queryable> Db<'_, Q> {
                 self.identity,
                 m.channel_id,
                 m.dialog_id,
+                m.author_type,
                 m.operator_id,
                 m.text,
                 m.status.as_str(),
@@ -891,6 +1035,37 @@ impl<Q: Queryable> Db<'_, Q> {
             ),
         )?;
         Ok(())
+    }
+
+    /// A dialog's history after event `after_id`, oldest first.
+    pub fn dialog_events(
+        &mut self,
+        dialog_id: DialogId,
+        after_id: i64,
+        limit: usize,
+    ) -> StoreResult<Vec<EventRow>> {
+        let sql = self.sql(
+            "SELECT id, dialog_id, message_id, operator_id, kind, data, created_at FROM {events} \
+             WHERE dialog_id = ? AND id > ? ORDER BY id LIMIT ?",
+        );
+        let rows: Vec<Row> = self.q.exec(sql, (dialog_id, after_id, limit as u64))?;
+        Ok(rows.into_iter().map(event_from_row).collect())
+    }
+
+    /// Dialogs of a visitor, newest first.
+    pub fn visitor_dialog_ids(&mut self, visitor_id: VisitorId) -> StoreResult<Vec<DialogId>> {
+        let sql =
+            self.sql("SELECT id FROM {dialogs} WHERE visitor_id = ? ORDER BY id DESC LIMIT 50");
+        Ok(self.q.exec(sql, (visitor_id,))?)
+    }
+
+    /// The dialog a message attachment belongs to (None for avatars).
+    pub fn attachment_dialog(&mut self, id: AttachmentId) -> StoreResult<Option<DialogId>> {
+        let sql = self.sql(
+            "SELECT m.dialog_id FROM {attachments} a JOIN {messages} m ON m.id = a.message_id \
+             WHERE a.id = ? AND a.identity = ?",
+        );
+        Ok(self.q.exec_first(sql, (id, self.identity))?)
     }
 }
 

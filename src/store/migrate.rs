@@ -11,6 +11,7 @@ use super::{StoreError, StoreResult, Tables};
 const MIGRATIONS: &[(u32, &str)] = &[
     (1, include_str!("../../sql/001_init.sql")),
     (2, include_str!("../../sql/002_channel_health.sql")),
+    (3, include_str!("../../sql/003_team.sql")),
 ];
 
 pub fn latest_version() -> u32 {

@@ -3,17 +3,22 @@
 
 mod channels;
 mod conversations;
+mod crm;
 mod host;
 mod migrate;
+mod realtime;
 mod receipts;
+mod team;
 
 pub use channels::ChannelRecord;
 pub use conversations::{
-    preview, AttachmentRow, Db, DialogListQuery, DialogRow, MessageRow, NewAttachment,
-    NewInboundMessage, NewOutboundMessage, StoredInbound,
+    preview, AttachmentRow, Db, DialogListQuery, DialogOpening, DialogRow, DialogView, EventRow,
+    MessageRow, NewAttachment, NewInboundMessage, NewOutboundMessage, OpenedDialog, StoredInbound,
 };
+pub use crm::{phone_key, CrmKind, CrmRecord};
 pub use host::HostUser;
 pub use migrate::split_statements;
+pub use team::{DialogState, OperatorRow, Presence};
 
 use mysql::prelude::Queryable;
 use mysql::{Opts, OptsBuilder, Pool, PoolConstraints, PoolOpts, PooledConn};
@@ -48,6 +53,8 @@ pub struct Tables {
     pub attachments: String,
     pub events: String,
     pub deliveries: String,
+    pub settings: String,
+    pub operators: String,
     pub schema: String,
     pub prefix: String,
     pub host: HostTables,
@@ -68,6 +75,8 @@ impl Tables {
             attachments: t("attachments"),
             events: t("events"),
             deliveries: t("deliveries"),
+            settings: t("settings"),
+            operators: t("operators"),
             schema: t("schema_versions"),
             prefix: prefix.to_string(),
             host: host.clone(),
@@ -119,6 +128,8 @@ impl Tables {
             "attachments" => &self.attachments,
             "events" => &self.events,
             "deliveries" => &self.deliveries,
+            "settings" => &self.settings,
+            "operators" => &self.operators,
             "schema" => &self.schema,
             _ => return None,
         })
@@ -167,6 +178,14 @@ impl Store {
 
     pub fn sql(&self, template: &str) -> String {
         self.tables.sql(template)
+    }
+
+    /// The name of the lock that keeps `tick` to one process per database and tenant (MySQL
+    /// lock names are at most 64 characters: a digest stands for the table name).
+    pub fn tick_lock_name(&self) -> String {
+        use sha2::Digest;
+        let digest = sha2::Sha256::digest(format!("{}:{}", self.tables.schema, self.identity));
+        format!("crmchats_tick_{}", crate::storage::hex(&digest[..8]))
     }
 }
 

@@ -6,10 +6,12 @@ use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
 
 use base64::Engine;
-use mysql::PooledConn;
 use once_cell::sync::Lazy;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
+
+mod live_calls;
+mod team_calls;
 
 use crate::config::Config;
 use crate::error::{Error, Result};
@@ -19,13 +21,14 @@ use crate::model::{
     mime_for_name, AccountInfo, Channel, ChannelActivity, ChannelType, DialogId, MessageStatus,
     OperatorId, WebhookState,
 };
-use crate::outbound::{self, AttachmentSource, OutgoingAttachment, Reply};
+use crate::outbound::{self, AttachmentSource, Author, OutgoingAttachment, Reply};
 use crate::providers::{constant_time_eq, provider_for, supported, FieldKind, Provider};
 use crate::runtime::Runtime;
 use crate::storage::random_token;
 use crate::store::{
-    AttachmentRow, ChannelRecord, Db, DialogListQuery, DialogRow, HostUser, MessageRow,
+    AttachmentRow, ChannelRecord, DialogListQuery, DialogRow, DialogView, MessageRow,
 };
+use crate::team;
 use crate::time::Timestamp;
 
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -148,6 +151,7 @@ struct AttachmentJson {
 #[serde(deny_unknown_fields)]
 struct ListDialogsJson {
     operator_id: OperatorId,
+    view: Option<String>,
     #[serde(default)]
     status: Option<String>,
     channel_id: Option<i64>,
@@ -279,7 +283,7 @@ impl Crmchats {
             "messages.list" => self.messages_list(params),
             "messages.delete" => {
                 let p: MessageOperatorJson = parse(method, params)?;
-                operator(&mut self.rt.store.db()?, p.operator_id)?;
+                team::actor(&mut self.rt.store.db()?, p.operator_id)?;
                 outbound::delete_message(&self.rt, p.message_id, p.operator_id)?;
                 let message = self.rt.store.db()?.message(p.message_id)?;
                 Ok(json!({"message": self.message_json(&message, &[])}))
@@ -287,7 +291,8 @@ impl Crmchats {
             "dialogs.get" => {
                 let p: DialogOperatorJson = parse(method, params)?;
                 let mut db = self.rt.store.db()?;
-                operator(&mut db, p.operator_id)?;
+                let actor = team::actor(&mut db, p.operator_id)?;
+                team::visible_dialog(&mut db, &actor, p.dialog_id)?;
                 let dialog = db.dialog(p.dialog_id, p.operator_id)?;
                 let operators = db
                     .dialog_operators(&[dialog.id])?
@@ -298,19 +303,16 @@ impl Crmchats {
             "dialogs.read" => {
                 let p: DialogOperatorJson = parse(method, params)?;
                 let mut db = self.rt.store.db()?;
-                operator(&mut db, p.operator_id)?;
-                db.dialog(p.dialog_id, p.operator_id)?;
+                let actor = team::actor(&mut db, p.operator_id)?;
+                team::visible_dialog(&mut db, &actor, p.dialog_id)?;
                 db.mark_read(p.dialog_id, p.operator_id)?;
                 Ok(json!({"dialog_id": p.dialog_id, "unread": 0}))
-            }
-            "operators.list" => {
-                let users = self.rt.store.host_users()?;
-                Ok(json!({"operators": users.iter().map(operator_json).collect::<Vec<_>>()}))
             }
             "attachments.get" => {
                 let p: AttachmentOperatorJson = parse(method, params)?;
                 let mut db = self.rt.store.db()?;
-                operator(&mut db, p.operator_id)?;
+                let actor = team::actor(&mut db, p.operator_id)?;
+                team::visible_attachment(&mut db, &actor, p.attachment_id)?;
                 let mut a = db.attachment(p.attachment_id)?;
                 // A download that failed when the message came is tried again now.
                 if a.sha256.is_none() && a.error_code.as_deref() != Some("file_too_large") {
@@ -339,7 +341,8 @@ impl Crmchats {
             "visitors.refresh_profile" => {
                 let p: VisitorOperatorJson = parse(method, params)?;
                 let mut db = self.rt.store.db()?;
-                operator(&mut db, p.operator_id)?;
+                let actor = team::actor(&mut db, p.operator_id)?;
+                team::visible_visitor(&mut db, &actor, p.visitor_id)?;
                 let visitor = db.visitor(p.visitor_id)?;
                 let channel = db.channel(visitor.channel_id)?;
                 self.rt.with_provider(&channel, |provider, ctx| {
@@ -353,7 +356,10 @@ impl Crmchats {
                     "avatar_url": visitor.avatar_attachment_id.map(|id| self.rt.attachment_url(id))}}),
                 )
             }
-            _ => Err(Error::UnknownMethod(method.to_string())),
+            other => self
+                .team_call(other, params)
+                .or_else(|| self.live_call(other, params))
+                .unwrap_or_else(|| Err(Error::UnknownMethod(other.to_string()))),
         }
     }
 
@@ -380,14 +386,22 @@ impl Crmchats {
 
     pub fn send_message(&self, request: &Value) -> Result<Value> {
         let r: SendMessageJson = parse("request", request)?;
-        operator(&mut self.rt.store.db()?, r.operator_id)?;
+        {
+            let mut db = self.rt.store.db()?;
+            let actor = team::actor(&mut db, r.operator_id)?;
+            let dialog = team::visible_dialog(&mut db, &actor, r.dialog_id)?;
+            // Answering a dialog from the queue takes it.
+            if dialog.open && dialog.assigned_operator_id.is_none() {
+                team::take(&self.rt, &actor, dialog.id)?;
+            }
+        }
         let mut attachments = Vec::with_capacity(r.attachments.len());
         for (i, a) in r.attachments.into_iter().enumerate() {
             attachments.push(outgoing_attachment(i, a)?);
         }
         let reply = Reply {
             dialog_id: r.dialog_id,
-            operator_id: r.operator_id,
+            author: Author::Operator(r.operator_id),
             text: r.text,
             attachments,
         };
@@ -402,8 +416,8 @@ impl Crmchats {
         let p: MessagesListJson = parse("messages.list", params)?;
         let limit = page_size(p.limit)?;
         let mut db = self.rt.store.db()?;
-        operator(&mut db, p.operator_id)?;
-        db.dialog(p.dialog_id, p.operator_id)?;
+        let actor = team::actor(&mut db, p.operator_id)?;
+        team::visible_dialog(&mut db, &actor, p.dialog_id)?;
         let messages = db.messages(p.dialog_id, p.before_id, limit)?;
         let ids: Vec<i64> = messages.iter().map(|m| m.id).collect();
         let attachments = db.attachments_of(&ids)?;
@@ -441,16 +455,35 @@ impl Crmchats {
             .map(decode_cursor)
             .transpose()?;
         let limit = page_size(r.limit)?;
+        let mut db = self.rt.store.db()?;
+        let actor = team::actor(&mut db, r.operator_id)?;
+        let view = match r.view.as_deref() {
+            None if actor.is_admin() => DialogView::All,
+            None => DialogView::Available,
+            Some("mine") => DialogView::Mine,
+            Some("queue") => DialogView::Queue,
+            Some("all") if actor.is_admin() => DialogView::All,
+            Some("all") => {
+                return Err(Error::Forbidden(
+                    "only CRM administrators see all dialogs; use mine or queue".into(),
+                ))
+            }
+            Some(other) => {
+                return Err(Error::invalid(
+                    "view",
+                    format!("`{other}` is not one of mine, queue, all"),
+                ))
+            }
+        };
         let query = DialogListQuery {
             operator_id: r.operator_id,
+            view,
             status,
             channel_id: r.channel_id,
             search: r.search.as_deref(),
             limit,
             after,
         };
-        let mut db = self.rt.store.db()?;
-        operator(&mut db, r.operator_id)?;
         let (dialogs, more) = db.list_dialogs(&query)?;
         let ids: Vec<DialogId> = dialogs.iter().map(|d| d.id).collect();
         let mut operators = db.dialog_operators(&ids)?;
@@ -484,6 +517,7 @@ impl Crmchats {
             return Err(Error::invalid("name", "a channel needs a name"));
         }
         let info = self.rt.with_provider(&channel, |p, ctx| p.check(ctx))??;
+        keep_account_info(&mut channel, &info);
         channel.id = self
             .rt
             .store
@@ -520,7 +554,9 @@ impl Crmchats {
         if let Some(settings) = input.settings {
             apply_settings(&mut channel, settings, true)?;
         }
+        complete_from_schema(&mut channel)?;
         let info = self.rt.with_provider(&channel, |p, ctx| p.check(ctx))??;
+        keep_account_info(&mut channel, &info);
         let url = self.rt.webhook_url(id);
         let registered = !self.rt.config.public_base_url.is_empty();
         if registered {
@@ -586,7 +622,10 @@ impl Crmchats {
             Ok(health) => {
                 // Providers may add their own query to our URL (a key), so a prefix is ours.
                 let ours = self.rt.webhook_url(channel.id);
-                let elsewhere = health.url.as_deref().is_some_and(|u| !u.starts_with(&ours));
+                let elsewhere = health
+                    .url
+                    .as_deref()
+                    .is_some_and(|u| u != ours && !u.starts_with(&format!("{ours}&")));
                 let lost = health.registered == Some(false) || elsewhere;
                 if lost && !self.rt.config.public_base_url.is_empty() {
                     self.register_webhook(&channel)?;
@@ -683,10 +722,19 @@ impl Crmchats {
         // are there to be copied, not hidden.
         if let (Some(provider), Value::Object(shown)) = (provider_for(c.kind), &mut settings) {
             for field in provider.settings_schema() {
-                if matches!(field.kind, FieldKind::Generated | FieldKind::Readonly) {
-                    if let Some(v) = c.settings.get(field.name) {
+                let Some(v) = c.settings.get(field.name) else {
+                    continue;
+                };
+                match field.kind {
+                    FieldKind::Generated | FieldKind::Readonly => {
                         shown.insert(field.name.to_string(), v.clone());
                     }
+                    // Secret by the schema, whatever its name says.
+                    FieldKind::Secret => {
+                        let masked = v.as_str().map(mask).unwrap_or_else(|| MASK.to_string());
+                        shown.insert(field.name.to_string(), Value::String(masked));
+                    }
+                    _ => {}
                 }
             }
         }
@@ -706,6 +754,7 @@ impl Crmchats {
                 "secret": mask(&c.webhook_secret),
             },
             "settings": settings,
+            "embed": (c.kind == ChannelType::Widget).then(|| self.widget_embed(c.id)),
             "activity": {
                 "last_inbound_at": ts(&c.health.last_inbound_at),
                 "last_outbound_at": ts(&c.health.last_outbound_at),
@@ -713,6 +762,15 @@ impl Crmchats {
                 "last_error_at": ts(&c.health.last_error_at),
             },
         })
+    }
+
+    /// The snippet a site owner pastes before `</body>`.
+    fn widget_embed(&self, channel_id: i64) -> String {
+        let base = self.rt.config.public_base_url.trim_end_matches('/');
+        format!(
+            "<script src=\"{base}/widget/widget.js\" data-crmchats-channel=\"{channel_id}\" \
+             data-crmchats-endpoint=\"{base}/widget.php\" async></script>"
+        )
     }
 
     fn dialog_json(&self, d: &DialogRow, operator_ids: &[OperatorId]) -> Value {
@@ -731,6 +789,7 @@ impl Crmchats {
             })),
             "unread": d.unread.max(0),
             "operator_ids": operator_ids,
+            "assigned_operator_id": d.assigned_operator_id,
             "client_id": d.client_id,
             "contact_id": d.contact_id,
             "updated_at": d.last_activity_at.to_rfc3339(),
@@ -769,16 +828,6 @@ impl Crmchats {
     }
 }
 
-/// The acting CRM user; unknown users may do nothing.
-fn operator(db: &mut Db<PooledConn>, id: OperatorId) -> Result<HostUser> {
-    db.host_user(id)?
-        .ok_or_else(|| Error::Forbidden(format!("operator_id {id} is not a user of this CRM")))
-}
-
-fn operator_json(u: &HostUser) -> Value {
-    json!({"id": u.id, "name": u.name, "login": u.login, "is_admin": u.is_admin})
-}
-
 fn page_size(limit: Option<usize>) -> Result<usize> {
     match limit {
         None => Ok(DEFAULT_PAGE),
@@ -812,7 +861,11 @@ fn draft_channel(input: &ChannelInputJson) -> Result<Channel> {
         Error::invalid("type", format!("`{kind_str}` is not one of telegram, viber, vk, facebook, chatapi, whatsapp_cloud, widget"))
     })?;
     let token = input.token.clone().unwrap_or_default();
-    if token.trim().is_empty() {
+    // Types whose form has a token field need one (the site widget has none).
+    let needs_token = provider_for(kind)
+        .map(|p| p.settings_schema().iter().any(|f| f.name == "token"))
+        .unwrap_or(true);
+    if needs_token && token.trim().is_empty() {
         return Err(Error::invalid("token", "is required"));
     }
     let mut channel = Channel {
@@ -876,6 +929,22 @@ fn complete_from_schema(channel: &mut Channel) -> Result<()> {
     Ok(())
 }
 
+/// What "Check" found, on the channel before it is saved or its webhook registered: the account
+/// id (providers subscribe by it) and the details that fill read-only fields.
+fn keep_account_info(channel: &mut Channel, info: &AccountInfo) {
+    channel.external_id = Some(info.bot_id.clone());
+    channel.bot_name = Some(info.bot_name.clone());
+    if let Some(provider) = provider_for(channel.kind) {
+        for field in provider.settings_schema() {
+            if field.kind == FieldKind::Readonly {
+                if let Some(v) = info.details.get(field.name) {
+                    channel.settings.insert(field.name.to_string(), v.clone());
+                }
+            }
+        }
+    }
+}
+
 /// What the settings page needs to draw a channel type's form.
 fn channel_type_json(provider: &dyn Provider) -> Value {
     json!({
@@ -891,7 +960,20 @@ fn apply_settings(channel: &mut Channel, settings: Map<String, Value>, merge: bo
     if !merge {
         channel.settings.clear();
     }
+    // Read-only fields come from the messenger ("Check", webhook registration), not the form.
+    let readonly: Vec<&str> = provider_for(channel.kind)
+        .map(|p| {
+            p.settings_schema()
+                .into_iter()
+                .filter(|f| f.kind == FieldKind::Readonly)
+                .map(|f| f.name)
+                .collect()
+        })
+        .unwrap_or_default();
     for (key, value) in settings {
+        if readonly.contains(&key.as_str()) {
+            continue;
+        }
         if matches!(&value, Value::String(s) if is_masked(s)) {
             continue;
         }

@@ -1,0 +1,309 @@
+//! The host CRM's clients and contacts, through the configured table and column names, and the
+//! links from visitors to them.
+//!
+//! Host rows may hold what strict SQL mode would refuse (empty strings in numeric columns, zero
+//! dates), so they are read leniently; what we write fills every column we know of, so it is
+//! accepted in strict and lenient modes alike.
+
+use mysql::prelude::Queryable;
+use mysql::Row;
+
+use super::conversations::fit;
+use super::{exec_write, Db, StoreResult};
+use crate::model::{OperatorId, VisitorId};
+use crate::time::Timestamp;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CrmKind {
+    Client,
+    Contact,
+}
+
+impl CrmKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CrmKind::Client => "client",
+            CrmKind::Contact => "contact",
+        }
+    }
+}
+
+/// A client or contact card of the CRM.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CrmRecord {
+    pub kind: CrmKind,
+    pub id: i64,
+    pub name: String,
+    pub phone: String,
+    pub email: String,
+    /// The CRM user responsible for the card.
+    pub owner_id: Option<OperatorId>,
+    /// A contact's company.
+    pub client_id: Option<i64>,
+}
+
+fn text(row: &mut Row, idx: usize) -> String {
+    row.take::<Option<mysql::Value>, _>(idx)
+        .flatten()
+        .map(|v| match v {
+            mysql::Value::Bytes(b) => String::from_utf8_lossy(&b).into_owned(),
+            mysql::Value::Int(i) => i.to_string(),
+            mysql::Value::UInt(u) => u.to_string(),
+            _ => String::new(),
+        })
+        .unwrap_or_default()
+}
+
+fn positive(s: &str) -> Option<i64> {
+    s.trim().parse::<i64>().ok().filter(|v| *v > 0)
+}
+
+/// Columns: id, name, phone, email, owner, client.
+fn record_from_row(kind: CrmKind, mut row: Row) -> CrmRecord {
+    CrmRecord {
+        kind,
+        id: positive(&text(&mut row, 0)).unwrap_or_default(),
+        name: text(&mut row, 1),
+        phone: text(&mut row, 2),
+        email: text(&mut row, 3),
+        owner_id: positive(&text(&mut row, 4)),
+        client_id: positive(&text(&mut row, 5)),
+    }
+}
+
+const CLIENT_SELECT: &str = "SELECT {client_id}, {client_title}, {client_phone}, {client_email}, \
+    {client_owner}, 0 FROM {client_table}";
+const CONTACT_SELECT: &str = "SELECT {contact_id}, {contact_name}, \
+    CONCAT_WS(', ', NULLIF({contact_phone}, ''), NULLIF({contact_mobile}, '')), {contact_email}, \
+    {contact_owner}, {contact_client} FROM {contact_table}";
+
+/// The last ten digits of a phone: `+7 (900) 111-22-33`, `8 900 1112233` and `79001112233`
+/// are the same number. None for anything too short to be one.
+pub fn phone_key(phone: &str) -> Option<String> {
+    let digits: String = phone.chars().filter(char::is_ascii_digit).collect();
+    (digits.len() >= 7).then(|| digits[digits.len().saturating_sub(10)..].to_string())
+}
+
+impl<Q: Queryable> Db<'_, Q> {
+    /// Clients and contacts whose name, phone or email contains `q` (phones compared by digits).
+    pub fn search_crm(&mut self, q: &str, limit: usize) -> StoreResult<Vec<CrmRecord>> {
+        let like = format!(
+            "%{}%",
+            q.replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_")
+        );
+        let digits = phone_key(q).map(|d| format!("%{d}%"));
+        let digits = digits.as_deref().unwrap_or("\u{0}no-phone");
+        let mut found = Vec::new();
+        let sql = self.t.sql(&format!(
+            "{CLIENT_SELECT} WHERE {{client_identity}} = ? AND ({{client_title}} LIKE ? OR {{client_email}} LIKE ? \
+             OR REGEXP_REPLACE({{client_phone}}, '[^0-9]', '') LIKE ?) ORDER BY {{client_title}} LIMIT ?"
+        ));
+        let rows: Vec<Row> = self
+            .q
+            .exec(sql, (self.identity, &like, &like, digits, limit as u64))?;
+        found.extend(
+            rows.into_iter()
+                .map(|r| record_from_row(CrmKind::Client, r)),
+        );
+        let sql = self.t.sql(&format!(
+            "{CONTACT_SELECT} WHERE {{contact_identity}} = ? AND ({{contact_name}} LIKE ? OR {{contact_email}} LIKE ? \
+             OR REGEXP_REPLACE(CONCAT({{contact_phone}}, ',', {{contact_mobile}}), '[^0-9,]', '') LIKE ?) \
+             ORDER BY {{contact_name}} LIMIT ?"
+        ));
+        let rows: Vec<Row> = self
+            .q
+            .exec(sql, (self.identity, &like, &like, digits, limit as u64))?;
+        found.extend(
+            rows.into_iter()
+                .map(|r| record_from_row(CrmKind::Contact, r)),
+        );
+        Ok(found)
+    }
+
+    /// A card of the CRM with this phone (by its last ten digits) or email; clients first.
+    pub fn find_crm_match(
+        &mut self,
+        kind: CrmKind,
+        phone: Option<&str>,
+        email: Option<&str>,
+    ) -> StoreResult<Option<CrmRecord>> {
+        if let Some(key) = phone.and_then(phone_key) {
+            let pattern = format!("%{key}%");
+            let sql = match kind {
+                CrmKind::Client => format!(
+                    "{CLIENT_SELECT} WHERE {{client_identity}} = ? \
+                     AND REGEXP_REPLACE({{client_phone}}, '[^0-9,]', '') LIKE ? ORDER BY {{client_id}} LIMIT 1"
+                ),
+                CrmKind::Contact => format!(
+                    "{CONTACT_SELECT} WHERE {{contact_identity}} = ? \
+                     AND REGEXP_REPLACE(CONCAT({{contact_phone}}, ',', {{contact_mobile}}), '[^0-9,]', '') LIKE ? \
+                     ORDER BY {{contact_id}} LIMIT 1"
+                ),
+            };
+            let row: Option<Row> = self
+                .q
+                .exec_first(self.t.sql(&sql), (self.identity, &pattern))?;
+            if let Some(row) = row {
+                return Ok(Some(record_from_row(kind, row)));
+            }
+        }
+        if let Some(email) = email.map(str::trim).filter(|e| e.contains('@')) {
+            let sql = match kind {
+                CrmKind::Client => format!(
+                    "{CLIENT_SELECT} WHERE {{client_identity}} = ? AND {{client_email}} = ? ORDER BY {{client_id}} LIMIT 1"
+                ),
+                CrmKind::Contact => format!(
+                    "{CONTACT_SELECT} WHERE {{contact_identity}} = ? AND {{contact_email}} = ? ORDER BY {{contact_id}} LIMIT 1"
+                ),
+            };
+            let row: Option<Row> = self
+                .q
+                .exec_first(self.t.sql(&sql), (self.identity, email))?;
+            if let Some(row) = row {
+                return Ok(Some(record_from_row(kind, row)));
+            }
+        }
+        Ok(None)
+    }
+
+    pub fn crm_record(&mut self, kind: CrmKind, id: i64) -> StoreResult<Option<CrmRecord>> {
+        let sql = match kind {
+            CrmKind::Client => {
+                format!("{CLIENT_SELECT} WHERE {{client_id}} = ? AND {{client_identity}} = ?")
+            }
+            CrmKind::Contact => {
+                format!("{CONTACT_SELECT} WHERE {{contact_id}} = ? AND {{contact_identity}} = ?")
+            }
+        };
+        let row: Option<Row> = self.q.exec_first(self.t.sql(&sql), (id, self.identity))?;
+        Ok(row.map(|r| record_from_row(kind, r)))
+    }
+
+    /// Creates a client card; its id.
+    pub fn create_client(
+        &mut self,
+        title: &str,
+        phone: &str,
+        email: &str,
+        owner: OperatorId,
+    ) -> StoreResult<i64> {
+        let sql = self.t.sql(
+            "INSERT INTO {client_table} ({client_title}, {client_phone}, {client_email}, {client_owner}, \
+             {client_created}, {client_identity}) VALUES (?, ?, ?, ?, ?, ?)",
+        );
+        let (_, id) = exec_write(
+            &mut self.q,
+            &sql,
+            (
+                fit(title, 250),
+                fit(phone, 250),
+                fit(email, 250),
+                owner,
+                Timestamp::now(),
+                self.identity,
+            ),
+        )?;
+        Ok(id as i64)
+    }
+
+    /// Creates a contact card; its id.
+    pub fn create_contact(
+        &mut self,
+        name: &str,
+        phone: &str,
+        email: &str,
+        owner: OperatorId,
+    ) -> StoreResult<i64> {
+        let sql = self.t.sql(
+            "INSERT INTO {contact_table} ({contact_name}, {contact_mobile}, {contact_email}, {contact_owner}, \
+             {contact_created}, {contact_identity}) VALUES (?, ?, ?, ?, ?, ?)",
+        );
+        let (_, id) = exec_write(
+            &mut self.q,
+            &sql,
+            (
+                fit(name, 250),
+                fit(phone, 250),
+                fit(email, 250),
+                owner,
+                Timestamp::now(),
+                self.identity,
+            ),
+        )?;
+        Ok(id as i64)
+    }
+
+    /// Links a visitor to a client and/or contact (None clears that link).
+    pub fn link_visitor(
+        &mut self,
+        visitor_id: VisitorId,
+        client_id: Option<i64>,
+        contact_id: Option<i64>,
+    ) -> StoreResult<()> {
+        let sql = self.t.sql(
+            "UPDATE {visitors} SET client_id = ?, contact_id = ?, updated_at = ? WHERE id = ? AND identity = ?",
+        );
+        self.q.exec_drop(
+            sql,
+            (
+                client_id,
+                contact_id,
+                Timestamp::now(),
+                visitor_id,
+                self.identity,
+            ),
+        )?;
+        Ok(())
+    }
+
+    /// (client_id, contact_id) the visitor is linked to.
+    pub fn visitor_links(
+        &mut self,
+        visitor_id: VisitorId,
+    ) -> StoreResult<(Option<i64>, Option<i64>)> {
+        let sql = self
+            .t
+            .sql("SELECT client_id, contact_id FROM {visitors} WHERE id = ? AND identity = ?");
+        Ok(self
+            .q
+            .exec_first(sql, (visitor_id, self.identity))?
+            .unwrap_or((None, None)))
+    }
+
+    /// Dialogs of every visitor linked to the client or to one of its contacts, newest first.
+    pub fn client_dialog_ids(&mut self, client_id: i64, limit: usize) -> StoreResult<Vec<i64>> {
+        let sql = self.t.sql(
+            "SELECT d.id FROM {dialogs} d JOIN {visitors} v ON v.id = d.visitor_id \
+             WHERE d.identity = ? AND (v.client_id = ? OR v.contact_id IN \
+             (SELECT {contact_id} FROM {contact_table} WHERE {contact_client} = ? AND {contact_identity} = ?)) \
+             ORDER BY d.last_activity_at DESC, d.id DESC LIMIT ?",
+        );
+        Ok(self.q.exec(
+            sql,
+            (
+                self.identity,
+                client_id,
+                client_id,
+                self.identity,
+                limit as u64,
+            ),
+        )?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::phone_key;
+
+    #[test]
+    fn phones_compare_by_their_last_ten_digits() {
+        assert_eq!(
+            phone_key("+7 (900) 111-22-33").as_deref(),
+            Some("9001112233")
+        );
+        assert_eq!(phone_key("8 900 1112233"), phone_key("79001112233"));
+        assert_eq!(phone_key("12-34"), None);
+    }
+}
