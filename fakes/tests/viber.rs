@@ -243,3 +243,25 @@ fn media_of_callbacks_is_served_byte_exact() {
         .unwrap();
     assert_eq!(missing.status().as_u16(), 404);
 }
+
+#[test]
+fn with_fetch_media_the_fake_fetches_what_it_sends_as_viber_does() {
+    let fake = FakeViber::start(FIXTURE_TOKEN);
+    fake.fetch_media(true);
+    let served = fake.add_media("catalog.png", "image/png", b"\x89PNG catalog".to_vec());
+    let picture = |media: &str| json!({"receiver": "u", "sender": {"name": "Bot"}, "type": "picture", "text": "", "media": media});
+    assert_eq!(api(&fake, "send_message", picture(&served))["status"], 0);
+    let gone = format!("{}/media/99/gone.png", fake.base_url());
+    assert_eq!(
+        api(&fake, "send_message", picture(&gone))["status"],
+        0,
+        "Viber answers first, fetches after"
+    );
+    let sent = fake.sent_messages("u");
+    assert_eq!(sent[0].fetched, Some(Ok(b"\x89PNG catalog".to_vec())));
+    assert!(
+        matches!(&sent[1].fetched, Some(Err(why)) if why.starts_with("HTTP 404")),
+        "{:?}",
+        sent[1].fetched
+    );
+}

@@ -261,6 +261,7 @@ fn send_message(state: &mut State, body: &Value) -> String {
         receiver: receiver.to_string(),
         message_token,
         body: body.clone(),
+        fetched: None,
     });
     to_json(&Status {
         message_token: Some(message_token),

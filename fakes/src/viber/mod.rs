@@ -91,6 +91,8 @@ pub struct SentViberMessage {
     pub receiver: String,
     pub message_token: u64,
     pub body: Value,
+    /// With [`FakeViber::fetch_media`]: what fetching `media` gave (the bytes, or why not).
+    pub fetched: Option<Result<Vec<u8>, String>>,
 }
 
 impl SentViberMessage {
@@ -132,6 +134,8 @@ struct State {
     /// Users who unsubscribed: `send_message` to them answers status 6.
     unsubscribed: HashSet<String>,
     media: MediaFiles,
+    /// Whether `send_message` fetches its `media` link, as Viber does.
+    fetch_media: bool,
 }
 
 impl State {
@@ -311,6 +315,12 @@ impl FakeViber {
             .collect()
     }
 
+    /// Makes `send_message` fetch the `media` link of pictures, videos and files it sends, as
+    /// Viber's servers do; see [`SentViberMessage::fetched`].
+    pub fn fetch_media(&self, on: bool) {
+        self.shared.lock().fetch_media = on;
+    }
+
     /// Makes `send_message` to this user answer status 6 (not subscribed), as after they
     /// unsubscribed; a message from them or `subscribed` undoes it.
     pub fn unsubscribe(&self, user_id: &str) {
@@ -450,7 +460,36 @@ impl Shared {
         };
         match method {
             "set_webhook" => self.set_webhook(&body),
+            "send_message" => {
+                let answer = api::call(&mut self.lock(), "send_message", &body);
+                self.fetch_sent_media(&answer, &body);
+                answer
+            }
             other => api::call(&mut self.lock(), other, &body),
+        }
+    }
+
+    /// Fetches a sent message's `media` link like Viber's servers (no lock held meanwhile: the
+    /// link may lead back to the library) and records what came.
+    fn fetch_sent_media(&self, answer: &str, body: &Value) {
+        let Some(url) = body.get("media").and_then(Value::as_str) else {
+            return;
+        };
+        let token = serde_json::from_str::<Value>(answer)
+            .ok()
+            .filter(|a| a["status"] == 0)
+            .and_then(|a| a["message_token"].as_u64());
+        let Some(token) = token.filter(|_| self.lock().fetch_media) else {
+            return;
+        };
+        let fetched = fetch(url);
+        if let Some(sent) = self
+            .lock()
+            .sent
+            .iter_mut()
+            .find(|m| m.message_token == token)
+        {
+            sent.fetched = Some(fetched);
         }
     }
 
@@ -529,6 +568,32 @@ pub fn sign(token: &str, body: &[u8]) -> String {
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect()
+}
+
+/// GETs a media link without a proxy from the environment: the bytes of a 200, else why not.
+fn fetch(url: &str) -> Result<Vec<u8>, String> {
+    let agent = ureq::Agent::config_builder()
+        .proxy(None)
+        .http_status_as_error(false)
+        .timeout_global(Some(std::time::Duration::from_secs(15)))
+        .build()
+        .new_agent();
+    let mut response = agent.get(url).call().map_err(|e| e.to_string())?;
+    let status = response.status().as_u16();
+    let bytes = response
+        .body_mut()
+        .with_config()
+        .limit(64 * 1024 * 1024)
+        .read_to_vec()
+        .map_err(|e| e.to_string())?;
+    if status == 200 {
+        Ok(bytes)
+    } else {
+        Err(format!(
+            "HTTP {status}: {}",
+            String::from_utf8_lossy(&bytes)
+        ))
+    }
 }
 
 /// `/pa/<method>` -> `<method>`.
