@@ -411,8 +411,17 @@ pub fn download_url(
     sink: &mut dyn Write,
     refused: impl FnOnce(u16) -> ProviderError,
 ) -> Result<u64, ProviderError> {
-    let mut response = agent
-        .get(url)
+    download_request(agent.get(url), limit, sink, refused)
+}
+
+/// [`download_url`] for a GET the caller prepared (an `Authorization` header, say).
+pub fn download_request(
+    request: ureq::RequestBuilder<ureq::typestate::WithoutBody>,
+    limit: u64,
+    sink: &mut dyn Write,
+    refused: impl FnOnce(u16) -> ProviderError,
+) -> Result<u64, ProviderError> {
+    let mut response = request
         .config()
         .timeout_global(Some(DOWNLOAD_TIMEOUT))
         .build()
