@@ -669,6 +669,15 @@ fn pictures_and_files_go_by_a_signed_link_that_serves_our_copy() {
     );
     assert_eq!(out[2].field("text"), Some("Прайс у файлі"));
 
+    // Viber judges by the link's extension: a JPEG named .jfif goes as a file, not a picture.
+    let jfif = h.send_with_file(dialog_id, "", "scan.jfif", "image/jpeg", b"jfif bytes");
+    assert_eq!(jfif["status"], "sent", "{jfif}");
+    let last = h.viber.sent_messages(OLENA).pop().unwrap();
+    assert_eq!(
+        (last.kind(), last.field("file_name")),
+        ("file", Some("scan.jfif"))
+    );
+
     // A link that was tampered with opens nothing.
     let forged = picture_url.replace("signature=", "signature=0");
     assert_eq!(h.open_media_link(&forged).unwrap_err().code(), "forbidden");

@@ -316,13 +316,18 @@ fn extension_of(name: &str) -> Option<String> {
         .filter(|ext| !ext.is_empty() && ext.bytes().all(|b| b.is_ascii_alphanumeric()))
 }
 
+/// The extension of a link's last path segment: what Viber judges a media link by.
+fn link_extension(url: &str) -> Option<String> {
+    let path = url.split(['?', '#']).next().unwrap_or_default();
+    path.rsplit('/').next().and_then(extension_of)
+}
+
 /// A file name as Viber wants it: with an extension (taken from the link when the name has
 /// none), at most 256 characters, the extension kept.
 fn outgoing_file_name(name: &str, url: &str) -> String {
     let mut name = name.to_string();
     if extension_of(&name).is_none() {
-        let path = url.split(['?', '#']).next().unwrap_or_default();
-        if let Some(ext) = path.rsplit('/').next().and_then(extension_of) {
+        if let Some(ext) = link_extension(url) {
             name = format!("{name}.{ext}");
         }
     }
@@ -608,7 +613,10 @@ impl Provider for Viber {
             )));
         }
         let caption = caption.filter(|c| !c.trim().is_empty());
+        // Viber takes a picture or a video by the link's extension; anything else goes as a file.
+        let link = link_extension(url);
         let picture = matches!(file.mime, "image/jpeg" | "image/png" | "image/gif")
+            && matches!(link.as_deref(), Some("jpg" | "jpeg" | "png" | "gif"))
             && file.size <= MAX_PICTURE_UPLOAD;
         let (message, inline_caption) = if picture {
             let fits = caption.filter(|c| c.chars().count() <= MAX_PICTURE_TEXT);
@@ -616,7 +624,10 @@ impl Provider for Viber {
                 json!({"type": "picture", "text": fits.unwrap_or(""), "media": url}),
                 fits.is_some(),
             )
-        } else if file.mime == "video/mp4" && file.size <= MAX_VIDEO_UPLOAD {
+        } else if file.mime == "video/mp4"
+            && link.as_deref() == Some("mp4")
+            && file.size <= MAX_VIDEO_UPLOAD
+        {
             (
                 json!({"type": "video", "media": url, "size": file.size}),
                 false,
