@@ -184,6 +184,12 @@ fn a_wrong_token_url_or_number_is_refused_with_the_reason() {
         json!({"api_url": h.chatapi.instance_url(), "account_number": "79005554433"}),
     );
     assert!(err.to_string().contains("+79001112233"), "{err}");
+    let blank = json!({"type": "chatapi", "token": FIXTURE_TOKEN,
+        "settings": {"api_url": h.chatapi.instance_url(), "account_number": " "}});
+    assert!(
+        h.call("channels.check", blank).is_ok(),
+        "a blank number is not compared"
+    );
 
     let err = h
         .call(

@@ -54,11 +54,11 @@ fn instance(ctx: &ProviderContext) -> Result<Instance, ProviderError> {
         .map(str::trim)
         .ok_or_else(bad)?;
     let url = url.split(['?', '#']).next().unwrap_or_default();
-    let rest = url
-        .strip_prefix("https://")
-        .or_else(|| url.strip_prefix("http://"))
+    let scheme = ["https://", "http://"]
+        .into_iter()
+        .find(|s| url.starts_with(s))
         .ok_or_else(bad)?;
-    let (_, path) = rest.split_once('/').ok_or_else(bad)?;
+    let (host, path) = url[scheme.len()..].split_once('/').ok_or_else(bad)?;
     let path = path.trim_matches('/');
     let id = path
         .rsplit('/')
@@ -67,9 +67,9 @@ fn instance(ctx: &ProviderContext) -> Result<Instance, ProviderError> {
         .filter(|id| !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()))
         .ok_or_else(bad)?;
     let origin = if ctx.api_base == DEFAULT_API_BASE {
-        &url[..url.len() - rest.len() + rest.find('/').unwrap_or(rest.len())]
+        format!("{scheme}{host}")
     } else {
-        ctx.api_base.trim_end_matches('/')
+        ctx.api_base.trim_end_matches('/').to_string()
     };
     Ok(Instance {
         base: format!("{origin}/{path}"),
@@ -447,7 +447,8 @@ impl Provider for ChatApi {
             .get("account_number")
             .and_then(Value::as_str)
             .map(normalize_phone)
-            .filter(|n| n.len() > 1);
+            // Only a number is compared (normalize_phone leaves a text without digits as it is).
+            .filter(|n| n.len() > 1 && n[1..].bytes().all(|b| b.is_ascii_digit()));
         if let (Some(number), Some(expected)) = (&number, &expected) {
             if number != expected {
                 return Err(ProviderError::Rejected(format!(
