@@ -16,9 +16,11 @@ use serde_json::json;
 use crate::error::{Error, Result};
 use crate::model::{
     AttachmentId, AttachmentKind, Channel, ChannelId, InboundEvent, InboundFile, InboundMessage,
-    MessageId, VisitorId,
+    MessageId, VisitorId, VisitorProfile,
 };
-use crate::providers::{HttpReply, Provider, ProviderContext, ProviderError, WebhookRequest};
+use crate::providers::{
+    HttpReply, Provider, ProviderContext, ProviderError, UserInfo, WebhookRequest,
+};
 use crate::runtime::Runtime;
 use crate::storage::StoredFile;
 use crate::store::{
@@ -216,8 +218,15 @@ fn process(
         }
     }
     opened.extend(stored.opened_dialogs.iter().copied());
+    // Profiles the webhook carried with a picture need no lookup at the messenger.
+    let carried: Vec<&VisitorProfile> = parsed
+        .events
+        .iter()
+        .filter_map(visitor_of)
+        .filter(|p| p.avatar.is_some())
+        .collect();
     for visitor_id in stored.visitor_ids {
-        if let Err(e) = refresh_visitor_profile(rt, db, provider, ctx, visitor_id, false) {
+        if let Err(e) = load_visitor_profile(rt, db, provider, ctx, visitor_id, false, &carried) {
             log::warn!(
                 "channel {}: profile of visitor {visitor_id}: {e}",
                 channel.id
@@ -613,6 +622,32 @@ pub fn refresh_visitor_profile(
     visitor_id: VisitorId,
     force: bool,
 ) -> Result<()> {
+    load_visitor_profile(rt, db, provider, ctx, visitor_id, force, &[])
+}
+
+/// Who an event is about, as the messenger described them.
+fn visitor_of(event: &InboundEvent) -> Option<&VisitorProfile> {
+    match event {
+        InboundEvent::Message(m) | InboundEvent::Echo(m) => Some(&m.visitor),
+        InboundEvent::Edited { visitor, .. }
+        | InboundEvent::VisitorBlocked { visitor, .. }
+        | InboundEvent::StatusUpTo { visitor, .. }
+        | InboundEvent::ConversationStarted { visitor, .. } => Some(visitor),
+        InboundEvent::Status { .. } => None,
+    }
+}
+
+/// [`refresh_visitor_profile`], taking the name and picture from `carried` (what the webhook
+/// said about the visitor) when it has them.
+fn load_visitor_profile(
+    rt: &Runtime,
+    db: &mut Db<PooledConn>,
+    provider: &dyn Provider,
+    ctx: &ProviderContext,
+    visitor_id: VisitorId,
+    force: bool,
+    carried: &[&VisitorProfile],
+) -> Result<()> {
     if !force {
         // Each process looks in the database at most once every few minutes per visitor.
         if !rt.profile_check_due(visitor_id) {
@@ -624,7 +659,17 @@ pub fn refresh_visitor_profile(
         }
     }
     let visitor = db.visitor(visitor_id)?;
-    let info = match provider.user_info(ctx, &visitor.external_id) {
+    let carried = carried
+        .iter()
+        .find(|p| p.external_id == visitor.external_id && p.avatar.is_some());
+    let lookup = match carried {
+        Some(p) => Ok(UserInfo {
+            profile: Some((*p).clone()),
+            avatar: p.avatar.clone(),
+        }),
+        None => provider.user_info(ctx, &visitor.external_id),
+    };
+    let info = match lookup {
         Ok(info) => info,
         Err(e) => {
             db.set_visitor_profile(visitor_id, None, None)?;

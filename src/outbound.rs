@@ -392,7 +392,7 @@ pub(crate) fn deliver(
                     name: &f.name,
                     mime: &f.mime,
                     size: f.stored.size,
-                    public_url: rt.public_media_url(channel, f.attachment_id),
+                    public_url: rt.public_media_url(channel, f.attachment_id, &f.name, &f.mime),
                 };
                 provider.send_file(ctx, to, &file, caption, &format!("{message_id}.file{i}"))
             });

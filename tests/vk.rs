@@ -3,7 +3,9 @@
 
 mod common;
 
-use common::{flush_outbox, is_temporary, repo_path, TempDir, TestDb, ADMIN};
+use common::{
+    flush_outbox, is_temporary, repo_path, test_config, TempDir, TestDb, ADMIN, PUBLIC_BASE_URL,
+};
 use crmchats::api::Crmchats;
 use crmchats::providers::vk::random_id_for;
 use crmchats_fakes::vk::{FakeVk, VkUser, CONFIRMATION_CODE, FIXTURE_SECRET, FIXTURE_TOKEN};
@@ -26,13 +28,12 @@ impl Vk {
         let db = TestDb::create();
         let vk = FakeVk::start(FIXTURE_TOKEN);
         let storage = TempDir::new("vk-storage");
-        let config = json!({
-            "database_url": db.url,
-            "storage_dir": storage.0,
-            "public_base_url": "https://crm.example.test/plugins/crmchats",
-            "providers": {"vk": {"api_base": vk.base_url()}},
-            "http_timeout_secs": 5,
-        });
+        let config = test_config(
+            &db,
+            &storage,
+            PUBLIC_BASE_URL,
+            json!({"vk": {"api_base": vk.base_url()}}),
+        );
         let app = Crmchats::open(&config).expect("the library opens on the test database");
         Vk {
             db,
@@ -667,6 +668,7 @@ fn a_retried_send_with_the_same_key_reaches_the_visitor_once() {
     let ctx = ProviderContext {
         channel_id: 3,
         account_id: Some(GROUP),
+        account_name: None,
         token: FIXTURE_TOKEN,
         settings: &settings,
         webhook_secret: FIXTURE_SECRET,

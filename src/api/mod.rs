@@ -18,8 +18,8 @@ use crate::error::{Error, Result};
 use crate::http::validate_proxy;
 use crate::ingest::{self, IncomingWebhook};
 use crate::model::{
-    AccountInfo, Channel, ChannelActivity, ChannelType, DialogId, MessageStatus, OperatorId,
-    WebhookState,
+    mime_for_name, AccountInfo, Channel, ChannelActivity, ChannelType, DialogId, MessageStatus,
+    OperatorId, WebhookState,
 };
 use crate::outbound::{self, AttachmentSource, Author, OutgoingAttachment, Reply};
 use crate::providers::{constant_time_eq, provider_for, supported, FieldKind, Provider};
@@ -1119,31 +1119,6 @@ fn outgoing_attachment(i: usize, a: AttachmentJson) -> Result<OutgoingAttachment
         .filter(|m| m.contains('/'))
         .unwrap_or_else(|| mime_for_name(&name).to_string());
     Ok(OutgoingAttachment { source, name, mime })
-}
-
-fn mime_for_name(name: &str) -> &'static str {
-    let ext = name
-        .rsplit('.')
-        .next()
-        .unwrap_or_default()
-        .to_ascii_lowercase();
-    match ext.as_str() {
-        "jpg" | "jpeg" => "image/jpeg",
-        "png" => "image/png",
-        "gif" => "image/gif",
-        "webp" => "image/webp",
-        "pdf" => "application/pdf",
-        "txt" => "text/plain",
-        "mp4" => "video/mp4",
-        "ogg" | "oga" => "audio/ogg",
-        "mp3" => "audio/mpeg",
-        "doc" => "application/msword",
-        "docx" => "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-        "xls" => "application/vnd.ms-excel",
-        "xlsx" => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        "zip" => "application/zip",
-        _ => "application/octet-stream",
-    }
 }
 
 fn encode_cursor(at: Timestamp, id: DialogId) -> String {

@@ -10,9 +10,9 @@ use ureq::unversioned::multipart::{Form, Part};
 
 use super::graph::{self, GraphError};
 use super::{
-    Capabilities, DownloadedFile, FieldKind, HttpReply, OutgoingFile, ParsedWebhook, Provider,
-    ProviderContext, ProviderError, SettingField, UserInfo, WebhookError, WebhookHealth,
-    WebhookRequest,
+    location_text, split_chars, Capabilities, DownloadedFile, FieldKind, HttpReply, OutgoingFile,
+    ParsedWebhook, Provider, ProviderContext, ProviderError, SettingField, UserInfo, WebhookError,
+    WebhookHealth, WebhookRequest,
 };
 use crate::model::{
     AccountInfo, AttachmentKind, ChannelType, InboundEvent, InboundFile, InboundMessage,
@@ -131,9 +131,7 @@ fn attachments_of(message: &Value, text: &mut String) -> Vec<InboundFile> {
                 let lat = payload.pointer("/coordinates/lat").and_then(Value::as_f64);
                 let lon = payload.pointer("/coordinates/long").and_then(Value::as_f64);
                 if let (Some(lat), Some(lon)) = (lat, lon) {
-                    add_line(format!(
-                        "📍 {lat:.6}, {lon:.6} https://maps.google.com/?q={lat:.6},{lon:.6}"
-                    ));
+                    add_line(location_text(lat, lon));
                 }
             }
             // Shared links arrive as `fallback` with a title and a URL.
@@ -498,7 +496,7 @@ impl Provider for Facebook {
     ) -> Result<SentMessage, ProviderError> {
         let to = psid(to)?;
         let mut first = None;
-        let chunks = graph::split_chars(text, MAX_TEXT);
+        let chunks = split_chars(text, MAX_TEXT);
         let split = chunks.len() > 1;
         for (n, chunk) in chunks.into_iter().enumerate() {
             // One key per part of a split text (`<key>.<n>`), as the core's keys go.
@@ -656,6 +654,7 @@ mod tests {
         let ctx = ProviderContext {
             channel_id: 1,
             account_id: Some("104857392011234"),
+            account_name: None,
             token: "EAAVfakeSharedPageToken0123456789",
             settings,
             webhook_secret: "",

@@ -3,16 +3,16 @@
 //! `<api_base>/method/<name>` with the community token. VK reports API errors inside HTTP 200
 //! bodies (`{"error": {"error_code", ...}}`); files go through upload servers.
 
-use std::io::{Read, Write};
+use std::io::Write;
 
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 use ureq::unversioned::multipart::{Form, Part};
 
 use super::{
-    constant_time_eq, Capabilities, DownloadedFile, FieldKind, HttpReply, OutgoingFile,
-    ParsedWebhook, Provider, ProviderContext, ProviderError, SettingField, UserInfo, WebhookError,
-    WebhookHealth, WebhookRequest,
+    constant_time_eq, download_url, location_text, split_chars, Capabilities, DownloadedFile,
+    FieldKind, HttpReply, OutgoingFile, ParsedWebhook, Provider, ProviderContext, ProviderError,
+    SettingField, UserInfo, WebhookError, WebhookHealth, WebhookRequest,
 };
 use crate::http::DOWNLOAD_TIMEOUT;
 use crate::model::{
@@ -696,9 +696,7 @@ fn content_of(msg: &Value, message_id: i64) -> (String, Vec<InboundFile>) {
                 .unwrap_or_default()
         };
         let (lat, lon) = (coordinate("latitude"), coordinate("longitude"));
-        lines.push(format!(
-            "📍 {lat:.6}, {lon:.6} https://maps.google.com/?q={lat:.6},{lon:.6}"
-        ));
+        lines.push(location_text(lat, lon));
     }
     for line in lines {
         if !text.is_empty() {
@@ -1198,35 +1196,13 @@ impl Provider for Vk {
                 url.chars().take(80).collect::<String>()
             )));
         }
-        let mut response = ctx
-            .agent
-            .get(&url)
-            .config()
-            .timeout_global(Some(DOWNLOAD_TIMEOUT))
-            .build()
-            .call()?;
-        let status = response.status().as_u16();
-        if status != 200 {
-            return Err(if status >= 500 {
+        let copied = download_url(ctx.agent, &url, MAX_DOWNLOAD, sink, |status| {
+            if status >= 500 {
                 ProviderError::Unavailable(format!("download failed: HTTP {status}"))
             } else {
                 ProviderError::Rejected(format!("download failed: HTTP {status}"))
-            });
-        }
-        let mut reader = response
-            .body_mut()
-            .with_config()
-            .limit(MAX_DOWNLOAD + 1)
-            .reader()
-            .take(MAX_DOWNLOAD + 1);
-        let copied = std::io::copy(&mut reader, sink)
-            .map_err(|e| ProviderError::Unavailable(format!("download: {e}")))?;
-        if copied > MAX_DOWNLOAD {
-            return Err(ProviderError::FileTooLarge {
-                size: copied,
-                limit: MAX_DOWNLOAD,
-            });
-        }
+            }
+        })?;
         let suggested_name = url
             .split('?')
             .next()
@@ -1328,14 +1304,6 @@ fn full_url_of(attachment: &Value) -> Option<String> {
     }
 }
 
-fn split_chars(text: &str, max: usize) -> Vec<String> {
-    let chars: Vec<char> = text.chars().collect();
-    if chars.is_empty() {
-        return vec![String::new()];
-    }
-    chars.chunks(max).map(|c| c.iter().collect()).collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1369,6 +1337,7 @@ mod tests {
         let ctx = ProviderContext {
             channel_id: 7,
             account_id: Some("218734561"),
+            account_name: None,
             token: "t",
             settings,
             webhook_secret: SECRET,
@@ -1686,6 +1655,7 @@ mod tests {
         let ctx = ProviderContext {
             channel_id: 7,
             account_id: Some("218734561"),
+            account_name: None,
             token: "t",
             settings: &settings,
             webhook_secret: SECRET,

@@ -11,9 +11,9 @@ use ureq::unversioned::multipart::{Form, Part};
 
 use super::graph::{self, GraphError};
 use super::{
-    Capabilities, DownloadedFile, FieldKind, HttpReply, OutgoingFile, ParsedWebhook, Provider,
-    ProviderContext, ProviderError, SettingField, UserInfo, WebhookError, WebhookHealth,
-    WebhookRequest,
+    location_text, split_chars, Capabilities, DownloadedFile, FieldKind, HttpReply, OutgoingFile,
+    ParsedWebhook, Provider, ProviderContext, ProviderError, SettingField, UserInfo, WebhookError,
+    WebhookHealth, WebhookRequest,
 };
 use crate::model::{
     AccountInfo, AttachmentKind, ChannelType, InboundEvent, InboundFile, InboundMessage,
@@ -153,10 +153,7 @@ fn content_of(message: &Value) -> (String, Vec<InboundFile>) {
                 }
             }
             if let (Some(lat), Some(lon)) = (lat, lon) {
-                add_line(
-                    &mut text,
-                    &format!("📍 {lat:.6}, {lon:.6} https://maps.google.com/?q={lat:.6},{lon:.6}"),
-                );
+                add_line(&mut text, &location_text(lat, lon));
             }
         }
         "contacts" => {
@@ -520,7 +517,7 @@ impl Provider for WhatsappCloud {
     ) -> Result<SentMessage, ProviderError> {
         let to = wa_id(to)?;
         let mut first = None;
-        for chunk in graph::split_chars(text, MAX_TEXT) {
+        for chunk in split_chars(text, MAX_TEXT) {
             let id = self.send_message(
                 ctx,
                 &to,
@@ -672,6 +669,7 @@ mod tests {
         let ctx = ProviderContext {
             channel_id: 1,
             account_id: Some("106540352242922"),
+            account_name: None,
             token: "EAAGfakeSharedSystemUserToken0123",
             settings,
             webhook_secret: "",
