@@ -592,7 +592,15 @@ fn store_echo<Q: Queryable>(
         _ => m.text.clone(),
     };
     let (visitor_id, _) = tx.upsert_visitor_as(channel_id, &m.visitor, false)?;
-    let (dialog_id, _) = tx.dialog_for_echo(channel_id, visitor_id, &text, now)?;
+    // Into the visitor's latest dialog, even a closed one (our side wrote, the visitor did not:
+    // nothing to reopen or hand out); a dialog is opened only for a visitor who has none.
+    let dialog_id = match tx.latest_dialog_of_visitor(visitor_id)? {
+        Some(id) => {
+            tx.touch_dialog_outbound(id, &text, now)?;
+            id
+        }
+        None => tx.dialog_for_echo(channel_id, visitor_id, &text, now)?.0,
+    };
     let id = tx.insert_echo_message(channel_id, dialog_id, &m.external_id, &text, m.sent_at)?;
     if let Some(id) = id {
         tx.log_event(

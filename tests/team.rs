@@ -841,3 +841,102 @@ fn simultaneous_transfers_and_assignments_leave_exactly_one_owner() {
         .unwrap();
     assert_eq!(owners, vec![owner], "the owner row matches the dialog");
 }
+
+#[test]
+fn crm_users_who_are_not_operators_see_only_what_they_were_invited_to() {
+    let t = Team::new();
+    t.settings(json!({"distribution": "off"}));
+    t.operators(&[SECOND_MANAGER]);
+    let d = t.visitor_writes(&text_update(9601, "Клиент", "секретный вопрос"));
+    // MANAGER is a CRM user but not an operator of the inbox.
+    assert!(t.list(MANAGER, "mine").is_empty());
+    assert_eq!(
+        t.h.app
+            .list_dialogs(&json!({"operator_id": MANAGER, "view": "queue"}))
+            .unwrap_err()
+            .code(),
+        "forbidden"
+    );
+    assert_eq!(
+        t.error(
+            "dialogs.take",
+            json!({"operator_id": MANAGER, "dialog_id": d})
+        ),
+        "forbidden"
+    );
+    assert_eq!(
+        t.error(
+            "messages.list",
+            json!({"operator_id": MANAGER, "dialog_id": d})
+        ),
+        "not_found"
+    );
+    // The client card shows that the dialog exists, not what was said.
+    t.h.db
+        .conn()
+        .query_drop("INSERT INTO app_clientcat (clid, title, identity) VALUES (88, 'ООО Тайна', 1)")
+        .unwrap();
+    let visitor = t.call("dialogs.get", json!({"operator_id": ADMIN, "dialog_id": d}))["dialog"]
+        ["visitor"]["id"]
+        .clone();
+    t.call(
+        "visitors.link",
+        json!({"operator_id": ADMIN, "visitor_id": visitor, "client_id": 88}),
+    );
+    let card = t.call(
+        "clients.dialogs",
+        json!({"operator_id": MANAGER, "client_id": 88}),
+    );
+    let shown = &card["dialogs"][0];
+    assert_eq!(shown["id"], d);
+    assert_eq!(shown["can_open"], false);
+    assert!(shown["last_message"].is_null(), "{shown}");
+    assert!(!card.to_string().contains("секретный"), "{card}");
+    // Invited, they see it.
+    t.call(
+        "dialogs.join",
+        json!({"operator_id": ADMIN, "dialog_id": d, "user_ids": [SECOND_MANAGER]}),
+    );
+    assert_eq!(t.list(SECOND_MANAGER, "mine"), vec![d]);
+    t.call(
+        "dialogs.leave",
+        json!({"operator_id": SECOND_MANAGER, "dialog_id": d}),
+    );
+    assert!(
+        t.list(SECOND_MANAGER, "mine").is_empty(),
+        "a member who joined a queued dialog can leave it"
+    );
+}
+
+#[test]
+fn dialogs_opening_at_once_never_push_an_operator_past_capacity() {
+    let t = Team::new();
+    t.settings(json!({"distribution": "least_busy", "max_open_dialogs_per_operator": 1}));
+    t.operators(&[MANAGER]);
+    t.online(MANAGER);
+    std::thread::scope(|s| {
+        for i in 0..6 {
+            let t = &t;
+            s.spawn(move || {
+                let (status, body) = t.h.post(
+                    t.channel,
+                    tg_headers(),
+                    text_update(9700 + i, "Гость", "одновременно")
+                        .to_string()
+                        .as_bytes(),
+                );
+                assert_eq!(status, 200, "{body}");
+            });
+        }
+    });
+    let assigned: i64 =
+        t.h.db
+            .conn()
+            .query_first(
+                "SELECT COUNT(*) FROM app_crmchats_dialogs WHERE assigned_operator_id IS NOT NULL",
+            )
+            .unwrap()
+            .unwrap();
+    assert_eq!(assigned, 1, "capacity 1 holds under concurrent openings");
+    assert_eq!(t.list(MANAGER, "queue").len(), 5);
+}

@@ -264,6 +264,15 @@ fn private_text_is_stored_once_even_when_redelivered_and_listed_with_unread() {
     )
     .unwrap();
     assert_eq!(only_dialog(&h)["unread"], 0);
+    assert!(
+        h.dialogs(MANAGER).is_empty(),
+        "a CRM user who is not an operator does not see the queue"
+    );
+    h.call(
+        "operators.add",
+        json!({"operator_id": ADMIN, "user_ids": [MANAGER]}),
+    )
+    .unwrap();
     assert_eq!(h.dialogs(MANAGER)[0]["unread"], 1, "unread is per operator");
 }
 

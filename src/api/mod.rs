@@ -472,6 +472,13 @@ impl Crmchats {
         let actor = team::actor(&mut db, r.operator_id)?;
         let view = match r.view.as_deref() {
             None if actor.is_admin() => DialogView::All,
+            // CRM users who are not operators see only dialogs they were invited to.
+            None if !actor.is_operator => DialogView::Mine,
+            Some("queue") if !actor.is_operator && !actor.is_admin() => {
+                return Err(Error::Forbidden(
+                    "the queue is for the inbox's operators".into(),
+                ))
+            }
             None => DialogView::Available,
             Some("mine") => DialogView::Mine,
             Some("queue") => DialogView::Queue,

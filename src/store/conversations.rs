@@ -734,21 +734,20 @@ impl<Q: Queryable> Db<'_, Q> {
         Ok(map)
     }
 
-    /// Adds an operator to a dialog; the first one becomes its owner.
+    /// Adds an operator to a dialog as a member (owners are made by assignment only).
     pub fn add_dialog_operator(
         &mut self,
         dialog_id: DialogId,
         operator_id: OperatorId,
     ) -> StoreResult<bool> {
         let sql = self.sql(
-            "INSERT INTO {dialog_operators} (dialog_id, operator_id, role, joined_at) \
-             SELECT ?, ?, IF(COUNT(*) = 0, 'owner', 'member'), ? FROM {dialog_operators} WHERE dialog_id = ? \
+            "INSERT INTO {dialog_operators} (dialog_id, operator_id, role, joined_at) VALUES (?, ?, 'member', ?) \
              ON DUPLICATE KEY UPDATE operator_id = operator_id",
         );
         let (affected, _) = exec_write(
             &mut self.q,
             &sql,
-            (dialog_id, operator_id, Timestamp::now(), dialog_id),
+            (dialog_id, operator_id, Timestamp::now()),
         )?;
         Ok(affected == 1)
     }

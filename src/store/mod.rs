@@ -20,6 +20,7 @@ pub use crm::{phone_key, CrmKind, CrmRecord};
 pub use host::HostUser;
 pub use migrate::split_statements;
 pub use outbox::OutboxHead;
+pub use realtime::Viewer;
 pub use team::{DialogState, OperatorRow, Presence};
 
 use mysql::prelude::Queryable;
