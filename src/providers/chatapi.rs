@@ -9,11 +9,11 @@ use base64::Engine;
 use serde_json::{json, Map, Value};
 
 use super::{
-    append_line, constant_time_eq, download_url, location_text, normalize_phone, split_chars,
-    Capabilities, DownloadedFile, FieldKind, OutgoingFile, ParsedWebhook, Provider,
-    ProviderContext, ProviderError, SettingField, UserInfo, WebhookError, WebhookHealth,
-    WebhookRequest,
+    append_line, constant_time_eq, download_url, location_text, normalize_phone, Capabilities,
+    DownloadedFile, FieldKind, OutgoingFile, ParsedWebhook, Provider, ProviderContext,
+    ProviderError, SettingField, UserInfo, WebhookError, WebhookHealth, WebhookRequest,
 };
+use super::{ensure_fits, send_in_parts};
 use crate::model::{
     mime_for_name, AccountInfo, AttachmentKind, ChannelType, InboundEvent, InboundFile,
     InboundMessage, MessageStatus, SentMessage, VisitorProfile,
@@ -569,15 +569,10 @@ impl Provider for ChatApi {
         ctx: &ProviderContext,
         to: &str,
         text: &str,
-        _idempotency_key: &str,
+        idempotency_key: &str,
     ) -> Result<SentMessage, ProviderError> {
-        let mut first = None;
-        for chunk in split_chars(text, MAX_TEXT) {
-            let id = self.send(ctx, "sendMessage", json!({"chatId": to, "body": chunk}))?;
-            first.get_or_insert(id);
-        }
-        Ok(SentMessage {
-            external_id: first.unwrap_or_default(),
+        send_in_parts(text, MAX_TEXT, idempotency_key, |_, part| {
+            self.send(ctx, "sendMessage", json!({"chatId": to, "body": part}))
         })
     }
 
@@ -591,12 +586,7 @@ impl Provider for ChatApi {
         caption: Option<&str>,
         _idempotency_key: &str,
     ) -> Result<SentMessage, ProviderError> {
-        if file.size > MAX_UPLOAD {
-            return Err(ProviderError::FileTooLarge {
-                size: file.size,
-                limit: MAX_UPLOAD,
-            });
-        }
+        ensure_fits(file, MAX_UPLOAD)?;
         let body = if file.size <= MAX_INLINE_UPLOAD {
             let bytes = std::fs::read(file.path)?;
             format!(

@@ -9,10 +9,11 @@ use serde_json::{json, Map, Value};
 use ureq::unversioned::multipart::{Form, Part};
 
 use super::graph::{self, GraphError};
+use super::send_in_parts;
 use super::{
-    location_text, split_chars, Capabilities, DownloadedFile, FieldKind, HttpReply, OutgoingFile,
-    ParsedWebhook, Provider, ProviderContext, ProviderError, SettingField, UserInfo, WebhookError,
-    WebhookHealth, WebhookRequest,
+    location_text, Capabilities, DownloadedFile, FieldKind, HttpReply, OutgoingFile, ParsedWebhook,
+    Provider, ProviderContext, ProviderError, SettingField, UserInfo, WebhookError, WebhookHealth,
+    WebhookRequest,
 };
 use crate::model::{
     AccountInfo, AttachmentKind, ChannelType, InboundEvent, InboundFile, InboundMessage,
@@ -495,22 +496,8 @@ impl Provider for Facebook {
         idempotency_key: &str,
     ) -> Result<SentMessage, ProviderError> {
         let to = psid(to)?;
-        let mut first = None;
-        let chunks = split_chars(text, MAX_TEXT);
-        let split = chunks.len() > 1;
-        for (n, chunk) in chunks.into_iter().enumerate() {
-            // One key per part of a split text (`<key>.<n>`), as the core's keys go.
-            let key = if split {
-                format!("{idempotency_key}.{n}")
-            } else {
-                idempotency_key.to_string()
-            };
-            let id =
-                self.send_message(ctx, to, json!({"text": chunk, "metadata": metadata(&key)}))?;
-            first.get_or_insert(id);
-        }
-        Ok(SentMessage {
-            external_id: first.unwrap_or_default(),
+        send_in_parts(text, MAX_TEXT, idempotency_key, |key, part| {
+            self.send_message(ctx, to, json!({"text": part, "metadata": metadata(key)}))
         })
     }
 

@@ -458,6 +458,40 @@ pub fn split_chars(text: &str, max: usize) -> Vec<String> {
     chars.chunks(max).map(|c| c.iter().collect()).collect()
 }
 
+/// Sends a text longer than the messenger takes as several messages, in order, each under a key
+/// of its own (the first part keeps `key`, later ones `<key>.<n>`, the same on every retry); the
+/// first part's id stands for the whole message.
+pub fn send_in_parts(
+    text: &str,
+    max_chars: usize,
+    key: &str,
+    mut send: impl FnMut(&str, &str) -> Result<String, ProviderError>,
+) -> Result<SentMessage, ProviderError> {
+    let mut first = None;
+    for (n, part) in split_chars(text, max_chars).iter().enumerate() {
+        let part_key = match n {
+            0 => key.to_string(),
+            _ => format!("{key}.{n}"),
+        };
+        let id = send(&part_key, part)?;
+        first.get_or_insert(id);
+    }
+    Ok(SentMessage {
+        external_id: first.unwrap_or_default(),
+    })
+}
+
+/// Refuses a file above the messenger's limit before anything is uploaded.
+pub fn ensure_fits(file: &OutgoingFile, limit: u64) -> Result<(), ProviderError> {
+    if file.size > limit {
+        return Err(ProviderError::FileTooLarge {
+            size: file.size,
+            limit,
+        });
+    }
+    Ok(())
+}
+
 /// A shared location as the inbox shows it: coordinates and a map link.
 pub fn location_text(lat: f64, lon: f64) -> String {
     format!("📍 {lat:.6}, {lon:.6} https://maps.google.com/?q={lat:.6},{lon:.6}")

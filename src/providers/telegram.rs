@@ -7,11 +7,11 @@ use serde_json::{json, Map, Value};
 use ureq::unversioned::multipart::{Form, Part};
 
 use super::{
-    append_line, constant_time_eq, download_url, location_text, normalize_phone, split_chars,
-    Capabilities, DownloadedFile, FieldKind, OutgoingFile, ParsedWebhook, Provider,
-    ProviderContext, ProviderError, SettingField, UserInfo, WebhookError, WebhookHealth,
-    WebhookRequest,
+    append_line, constant_time_eq, download_url, location_text, normalize_phone, Capabilities,
+    DownloadedFile, FieldKind, OutgoingFile, ParsedWebhook, Provider, ProviderContext,
+    ProviderError, SettingField, UserInfo, WebhookError, WebhookHealth, WebhookRequest,
 };
+use super::{ensure_fits, send_in_parts};
 use crate::model::{
     AccountInfo, AttachmentKind, ChannelType, InboundEvent, InboundFile, InboundMessage,
     SentMessage, VisitorProfile,
@@ -489,25 +489,20 @@ impl Provider for Telegram {
         ctx: &ProviderContext,
         to: &str,
         text: &str,
-        _idempotency_key: &str,
+        idempotency_key: &str,
     ) -> Result<SentMessage, ProviderError> {
         let chat_id = Self::chat_id(to)?;
-        let mut first = None;
-        // Longer texts go out as several messages, split on character boundaries.
-        for chunk in split_chars(text, MAX_TEXT) {
+        send_in_parts(text, MAX_TEXT, idempotency_key, |_, part| {
             let result = self.call(
                 ctx,
                 "sendMessage",
-                json!({"chat_id": chat_id, "text": chunk}),
+                json!({"chat_id": chat_id, "text": part}),
             )?;
             let id = result
                 .get("message_id")
                 .and_then(Value::as_i64)
                 .unwrap_or_default();
-            first.get_or_insert(id);
-        }
-        Ok(SentMessage {
-            external_id: format!("{chat_id}:{}", first.unwrap_or_default()),
+            Ok(format!("{chat_id}:{id}"))
         })
     }
 
@@ -520,12 +515,7 @@ impl Provider for Telegram {
         _idempotency_key: &str,
     ) -> Result<SentMessage, ProviderError> {
         let chat_id = Self::chat_id(to)?;
-        if file.size > MAX_UPLOAD {
-            return Err(ProviderError::FileTooLarge {
-                size: file.size,
-                limit: MAX_UPLOAD,
-            });
-        }
+        ensure_fits(file, MAX_UPLOAD)?;
         let as_photo = matches!(file.mime, "image/jpeg" | "image/png" | "image/webp")
             && file.size <= MAX_PHOTO_UPLOAD;
         let (method, field) = if as_photo {
@@ -741,7 +731,7 @@ mod tests {
     #[test]
     fn long_text_is_split_on_char_boundaries() {
         let text = "ж".repeat(MAX_TEXT + 10);
-        let parts = split_chars(&text, MAX_TEXT);
+        let parts = crate::providers::split_chars(&text, MAX_TEXT);
         assert_eq!(parts.len(), 2);
         assert_eq!(parts[0].chars().count(), MAX_TEXT);
         assert_eq!(parts[1].chars().count(), 10);

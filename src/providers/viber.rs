@@ -8,10 +8,11 @@ use std::io::Write;
 
 use serde_json::{json, Map, Value};
 
+use super::send_in_parts;
 use super::{
-    append_line, download_url, hmac_sha256_matches, location_text, split_chars, Capabilities,
-    DownloadedFile, FieldKind, HttpReply, OutgoingFile, ParsedWebhook, Provider, ProviderContext,
-    ProviderError, SettingField, UserInfo, WebhookError, WebhookHealth, WebhookRequest,
+    append_line, download_url, hmac_sha256_matches, location_text, Capabilities, DownloadedFile,
+    FieldKind, HttpReply, OutgoingFile, ParsedWebhook, Provider, ProviderContext, ProviderError,
+    SettingField, UserInfo, WebhookError, WebhookHealth, WebhookRequest,
 };
 use crate::model::{
     mime_for_name, AccountInfo, AttachmentKind, ChannelType, InboundEvent, InboundFile,
@@ -570,16 +571,10 @@ impl Provider for Viber {
         ctx: &ProviderContext,
         to: &str,
         text: &str,
-        _idempotency_key: &str,
+        idempotency_key: &str,
     ) -> Result<SentMessage, ProviderError> {
-        let mut first = None;
-        // Longer texts go out as several messages, split on character boundaries.
-        for chunk in split_chars(text, MAX_TEXT) {
-            let token = self.send(ctx, to, json!({"type": "text", "text": chunk}))?;
-            first.get_or_insert(token);
-        }
-        Ok(SentMessage {
-            external_id: first.unwrap_or_default(),
+        send_in_parts(text, MAX_TEXT, idempotency_key, |_, part| {
+            self.send(ctx, to, json!({"type": "text", "text": part}))
         })
     }
 

@@ -10,10 +10,11 @@ use sha2::{Digest, Sha256};
 use ureq::unversioned::multipart::{Form, Part};
 
 use super::{
-    constant_time_eq, download_url, location_text, split_chars, Capabilities, DownloadedFile,
-    FieldKind, HttpReply, OutgoingFile, ParsedWebhook, Provider, ProviderContext, ProviderError,
-    SettingField, UserInfo, WebhookError, WebhookHealth, WebhookRequest,
+    constant_time_eq, download_url, location_text, Capabilities, DownloadedFile, FieldKind,
+    HttpReply, OutgoingFile, ParsedWebhook, Provider, ProviderContext, ProviderError, SettingField,
+    UserInfo, WebhookError, WebhookHealth, WebhookRequest,
 };
+use super::{ensure_fits, send_in_parts};
 use crate::http::DOWNLOAD_TIMEOUT;
 use crate::model::{
     AccountInfo, AttachmentKind, ChannelType, InboundEvent, InboundFile, InboundMessage,
@@ -1102,19 +1103,10 @@ impl Provider for Vk {
         idempotency_key: &str,
     ) -> Result<SentMessage, ProviderError> {
         let peer_id = Self::peer_id(to)?;
-        let mut first = None;
-        // Longer texts go as several messages, each with a key of its own.
-        for (i, chunk) in split_chars(text, MAX_TEXT).iter().enumerate() {
-            let key = match i {
-                0 => idempotency_key.to_string(),
-                _ => format!("{idempotency_key}.{i}"),
-            };
-            let random_id = random_id_for(ctx.channel_id, &key);
-            let id = self.send(ctx, peer_id, random_id, chunk, None)?;
-            first.get_or_insert(id);
-        }
-        Ok(SentMessage {
-            external_id: first.unwrap_or_default(),
+        // Each part's random_id comes from its own key: a retry cannot send a part twice.
+        send_in_parts(text, MAX_TEXT, idempotency_key, |key, part| {
+            let random_id = random_id_for(ctx.channel_id, key);
+            self.send(ctx, peer_id, random_id, part, None)
         })
     }
 
@@ -1127,12 +1119,7 @@ impl Provider for Vk {
         idempotency_key: &str,
     ) -> Result<SentMessage, ProviderError> {
         let peer_id = Self::peer_id(to)?;
-        if file.size > MAX_UPLOAD {
-            return Err(ProviderError::FileTooLarge {
-                size: file.size,
-                limit: MAX_UPLOAD,
-            });
-        }
+        ensure_fits(file, MAX_UPLOAD)?;
         let as_photo = matches!(file.mime, "image/jpeg" | "image/png" | "image/gif")
             && file.size <= MAX_PHOTO_UPLOAD;
         let attachment = if as_photo {

@@ -10,10 +10,11 @@ use serde_json::{json, Map, Value};
 use ureq::unversioned::multipart::{Form, Part};
 
 use super::graph::{self, GraphError};
+use super::send_in_parts;
 use super::{
-    location_text, split_chars, Capabilities, DownloadedFile, FieldKind, HttpReply, OutgoingFile,
-    ParsedWebhook, Provider, ProviderContext, ProviderError, SettingField, UserInfo, WebhookError,
-    WebhookHealth, WebhookRequest,
+    location_text, Capabilities, DownloadedFile, FieldKind, HttpReply, OutgoingFile, ParsedWebhook,
+    Provider, ProviderContext, ProviderError, SettingField, UserInfo, WebhookError, WebhookHealth,
+    WebhookRequest,
 };
 use crate::model::{
     AccountInfo, AttachmentKind, ChannelType, InboundEvent, InboundFile, InboundMessage,
@@ -513,21 +514,16 @@ impl Provider for WhatsappCloud {
         ctx: &ProviderContext,
         to: &str,
         text: &str,
-        _idempotency_key: &str,
+        idempotency_key: &str,
     ) -> Result<SentMessage, ProviderError> {
         let to = wa_id(to)?;
-        let mut first = None;
-        for chunk in split_chars(text, MAX_TEXT) {
-            let id = self.send_message(
+        send_in_parts(text, MAX_TEXT, idempotency_key, |_, part| {
+            self.send_message(
                 ctx,
                 &to,
                 "text",
-                json!({"preview_url": false, "body": chunk}),
-            )?;
-            first.get_or_insert(id);
-        }
-        Ok(SentMessage {
-            external_id: first.unwrap_or_default(),
+                json!({"preview_url": false, "body": part}),
+            )
         })
     }
 
