@@ -538,14 +538,7 @@ impl Provider for ChatApi {
         _ctx: &ProviderContext,
         request: &WebhookRequest,
     ) -> Result<ParsedWebhook, WebhookError> {
-        if request.method != "POST" {
-            return Err(WebhookError::Malformed(format!(
-                "Chat-API posts webhooks; got {}",
-                request.method
-            )));
-        }
-        let body: Value = serde_json::from_slice(request.body)
-            .map_err(|e| WebhookError::Malformed(format!("body is not JSON: {e}")))?;
+        let body = request.json_post("Chat-API")?;
         let list = |key: &str| {
             body.get(key)
                 .and_then(Value::as_array)

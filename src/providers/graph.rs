@@ -313,14 +313,7 @@ pub fn verify_signature(
 
 /// The webhook body as JSON, refusing anything else.
 pub fn parse_body(request: &WebhookRequest, object: &str) -> Result<Option<Value>, WebhookError> {
-    if request.method != "POST" {
-        return Err(WebhookError::Malformed(format!(
-            "Meta posts events; got {}",
-            request.method
-        )));
-    }
-    let body: Value = serde_json::from_slice(request.body)
-        .map_err(|e| WebhookError::Malformed(format!("body is not JSON: {e}")))?;
+    let body = request.json_post("Meta")?;
     // Another product of the same app (Instagram, page feed) is acknowledged and ignored.
     Ok((body.get("object").and_then(Value::as_str) == Some(object)).then_some(body))
 }

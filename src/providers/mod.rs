@@ -50,6 +50,18 @@ pub struct WebhookRequest<'a> {
 }
 
 impl WebhookRequest<'_> {
+    /// The body of a POSTed JSON webhook; `messenger` names who posts them, for the error.
+    pub fn json_post(&self, messenger: &str) -> Result<Value, WebhookError> {
+        if self.method != "POST" {
+            return Err(WebhookError::Malformed(format!(
+                "{messenger} posts its webhooks; got {}",
+                self.method
+            )));
+        }
+        serde_json::from_slice(self.body)
+            .map_err(|e| WebhookError::Malformed(format!("body is not JSON: {e}")))
+    }
+
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .get(&name.to_ascii_lowercase())

@@ -391,14 +391,7 @@ impl Provider for Telegram {
         _ctx: &ProviderContext,
         request: &WebhookRequest,
     ) -> Result<ParsedWebhook, WebhookError> {
-        if request.method != "POST" {
-            return Err(WebhookError::Malformed(format!(
-                "Telegram posts updates; got {}",
-                request.method
-            )));
-        }
-        let update: Value = serde_json::from_slice(request.body)
-            .map_err(|e| WebhookError::Malformed(format!("body is not JSON: {e}")))?;
+        let update = request.json_post("Telegram")?;
         let update_id = update
             .get("update_id")
             .and_then(Value::as_i64)

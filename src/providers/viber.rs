@@ -473,14 +473,7 @@ impl Provider for Viber {
         _ctx: &ProviderContext,
         request: &WebhookRequest,
     ) -> Result<ParsedWebhook, WebhookError> {
-        if request.method != "POST" {
-            return Err(WebhookError::Malformed(format!(
-                "Viber posts callbacks; got {}",
-                request.method
-            )));
-        }
-        let callback: Value = serde_json::from_slice(request.body)
-            .map_err(|e| WebhookError::Malformed(format!("body is not JSON: {e}")))?;
+        let callback = request.json_post("Viber")?;
         let event = callback
             .get("event")
             .and_then(Value::as_str)
