@@ -320,6 +320,8 @@ fn operator_name(db: &mut Db<PooledConn>, id: OperatorId) -> String {
         .unwrap_or_default()
 }
 
+/// What follows any assignment: the CRM card gets its owner if it had none, the visitor is told
+/// who answers (when switched on).
 fn notify_visitor_assigned(
     rt: &Runtime,
     db: &mut Db<PooledConn>,
@@ -327,6 +329,11 @@ fn notify_visitor_assigned(
     dialog_id: DialogId,
     operator_id: OperatorId,
 ) {
+    if let Ok(Some(state)) = db.dialog_state(dialog_id) {
+        if let Err(e) = crm::adopt_cards(db, state.visitor_id, operator_id) {
+            log::warn!("dialog {dialog_id}: giving the CRM card its owner: {e}");
+        }
+    }
     if let Some(text) = settings.notices.operator_assigned.active() {
         let text = text.replace("{operator_name}", &operator_name(db, operator_id));
         send_auto_once(rt, db, dialog_id, "operator_assigned", &text);

@@ -940,3 +940,22 @@ fn dialogs_opening_at_once_never_push_an_operator_past_capacity() {
     assert_eq!(assigned, 1, "capacity 1 holds under concurrent openings");
     assert_eq!(t.list(MANAGER, "queue").len(), 5);
 }
+
+#[test]
+fn a_card_made_while_the_dialog_waited_gets_the_operator_who_takes_it_as_owner() {
+    let t = Team::new();
+    t.settings(json!({"auto_add_visitors": "client"}));
+    t.operators(&[MANAGER]);
+    let d = t.visitor_writes(&text_update(9801, "Ожидающий", "есть кто?"));
+    let owner = |t: &Team| -> i64 {
+        t.h.db
+            .conn()
+            .query_first("SELECT iduser FROM app_clientcat ORDER BY clid DESC LIMIT 1")
+            .unwrap()
+            .unwrap()
+    };
+    assert_eq!(owner(&t), 0, "nobody to own it yet");
+    t.online(MANAGER);
+    assert_eq!(t.assigned(d), Some(MANAGER));
+    assert_eq!(owner(&t), MANAGER, "the operator who got the dialog");
+}

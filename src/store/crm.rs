@@ -245,6 +245,21 @@ impl<Q: Queryable> Db<'_, Q> {
         Ok(id as i64)
     }
 
+    /// Gives an ownerless card (made while its dialog waited in the queue) its first owner.
+    pub fn adopt_card(&mut self, kind: CrmKind, id: i64, owner: OperatorId) -> StoreResult<()> {
+        let sql = match kind {
+            CrmKind::Client => "UPDATE {client_table} SET {client_owner} = ? \
+                WHERE {client_id} = ? AND {client_identity} = ? AND ({client_owner} = 0 OR {client_owner} IS NULL)",
+            CrmKind::Contact => "UPDATE {contact_table} SET {contact_owner} = ? \
+                WHERE {contact_id} = ? AND {contact_identity} = ? AND ({contact_owner} = 0 OR {contact_owner} IS NULL)",
+        };
+        let sql = self.t.sql(sql);
+        self.in_crm_sql_mode(|db| {
+            db.q.exec_drop(sql, (owner, id, db.identity))?;
+            Ok(())
+        })
+    }
+
     /// Links a visitor to a client and/or contact (None clears that link).
     pub fn link_visitor(
         &mut self,
