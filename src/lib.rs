@@ -14,6 +14,7 @@ pub mod crm;
 pub mod error;
 pub mod ffi;
 pub mod http;
+pub mod import;
 pub mod ingest;
 pub mod logging;
 pub mod model;

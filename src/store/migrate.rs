@@ -13,6 +13,7 @@ const MIGRATIONS: &[(u32, &str)] = &[
     (2, include_str!("../../sql/002_channel_health.sql")),
     (3, include_str!("../../sql/003_team.sql")),
     (4, include_str!("../../sql/004_outbox.sql")),
+    (5, include_str!("../../sql/005_imports.sql")),
 ];
 
 pub fn latest_version() -> u32 {
