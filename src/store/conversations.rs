@@ -218,6 +218,8 @@ pub enum DialogView {
 pub struct DialogListQuery<'a> {
     pub operator_id: OperatorId,
     pub view: DialogView,
+    /// Only dialogs with this tag.
+    pub tag: Option<&'a str>,
     pub status: Option<&'a str>,
     pub channel_id: Option<ChannelId>,
     pub search: Option<&'a str>,
@@ -649,6 +651,12 @@ impl<Q: Queryable> Db<'_, Q> {
                 sql.push_str(&format!(" AND ({QUEUED} OR {MEMBER})"));
                 params.push(query.operator_id.into());
             }
+        }
+        if let Some(tag) = query.tag {
+            sql.push_str(
+                " AND EXISTS (SELECT 1 FROM {dialog_tags} tg WHERE tg.dialog_id = d.id AND tg.tag = ?)",
+            );
+            params.push(tag.into());
         }
         if let Some(channel_id) = query.channel_id {
             sql.push_str(" AND d.channel_id = ?");

@@ -14,6 +14,7 @@ const MIGRATIONS: &[(u32, &str)] = &[
     (3, include_str!("../../sql/003_team.sql")),
     (4, include_str!("../../sql/004_outbox.sql")),
     (5, include_str!("../../sql/005_imports.sql")),
+    (6, include_str!("../../sql/006_productivity.sql")),
 ];
 
 pub fn latest_version() -> u32 {

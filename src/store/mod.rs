@@ -8,6 +8,7 @@ mod host;
 mod legacy;
 mod migrate;
 mod outbox;
+mod productivity;
 mod realtime;
 mod receipts;
 mod team;
@@ -22,6 +23,7 @@ pub use host::HostUser;
 pub use legacy::{LegacyChannel, LegacyChat, LegacyLog, LegacyMessage};
 pub use migrate::split_statements;
 pub use outbox::OutboxHead;
+pub use productivity::{boolean_query, CannedReply, MessageSearch};
 pub use realtime::Viewer;
 pub use team::{DialogState, OperatorRow, Presence};
 
@@ -62,6 +64,8 @@ pub struct Tables {
     pub operators: String,
     pub outbox: String,
     pub imports: String,
+    pub replies: String,
+    pub dialog_tags: String,
     /// The original socialChats plugin's tables (`<prefix>chats_*`), read by the import only.
     pub legacy_channels: String,
     pub legacy_chats: String,
@@ -91,6 +95,8 @@ impl Tables {
             operators: t("operators"),
             outbox: t("outbox"),
             imports: t("imports"),
+            replies: t("replies"),
+            dialog_tags: t("dialog_tags"),
             legacy_channels: format!("`{prefix}chats_channels`"),
             legacy_chats: format!("`{prefix}chats_chat`"),
             legacy_messages: format!("`{prefix}chats_dialogs`"),
@@ -150,6 +156,8 @@ impl Tables {
             "operators" => &self.operators,
             "outbox" => &self.outbox,
             "imports" => &self.imports,
+            "replies" => &self.replies,
+            "dialog_tags" => &self.dialog_tags,
             "legacy_channels" => &self.legacy_channels,
             "legacy_chats" => &self.legacy_chats,
             "legacy_messages" => &self.legacy_messages,

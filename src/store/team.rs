@@ -110,6 +110,15 @@ impl<Q: Queryable> Db<'_, Q> {
         Ok(tz.flatten().filter(|t| !t.trim().is_empty()))
     }
 
+    /// The company's name from the CRM's settings (`{company}` in canned replies).
+    pub fn crm_company(&mut self) -> StoreResult<String> {
+        let sql = self.t.sql(
+            "SELECT {settings_company} FROM {settings_table} WHERE {settings_identity} = ? LIMIT 1",
+        );
+        let name: Option<Option<String>> = self.q.exec_first(sql, (self.identity,))?;
+        Ok(name.flatten().unwrap_or_default())
+    }
+
     // --- operators ----------------------------------------------------------------------------
 
     /// Makes CRM users operators (offline until their console says otherwise); how many were new.
