@@ -232,3 +232,85 @@ fn search_finds_words_in_messages_the_operator_may_see() {
         "the time filter applies"
     );
 }
+
+#[test]
+fn a_lone_digit_after_closing_is_the_rating_not_a_new_message() {
+    let h = Harness::new();
+    let dialog = dialog_with_message(&h);
+    h.call(
+        "settings.set",
+        json!({"operator_id": ADMIN, "settings": {"rating": {"enabled": true, "text": "Оцените нас от 1 до 5"}}}),
+    )
+    .unwrap();
+    h.call(
+        "dialogs.close",
+        json!({"operator_id": ADMIN, "dialog_id": dialog}),
+    )
+    .unwrap();
+    let asked: Vec<String> =
+        h.tg.sent_messages(5082317746)
+            .iter()
+            .filter_map(|m| m["text"].as_str().map(str::to_string))
+            .collect();
+    assert_eq!(
+        asked,
+        vec!["Оцените нас от 1 до 5"],
+        "asked once, on closing"
+    );
+
+    let digit = json!({"update_id": 990001, "message": {"message_id": 990001, "date": 1_764_000_000,
+        "from": {"id": 5082317746i64, "is_bot": false, "first_name": "Алексей"},
+        "chat": {"id": 5082317746i64, "type": "private", "first_name": "Алексей"}, "text": " 5 "}});
+    let messages_before = h.db.count("messages");
+    for _ in 0..2 {
+        // The second time is Telegram redelivering the same update.
+        let (status, _) = h.post(
+            h.dialogs(ADMIN)[0]["channel"]["id"].as_i64().unwrap(),
+            tg_headers(),
+            digit.to_string().as_bytes(),
+        );
+        assert_eq!(status, 200);
+    }
+    let d = h
+        .call(
+            "dialogs.get",
+            json!({"operator_id": ADMIN, "dialog_id": dialog}),
+        )
+        .unwrap()["dialog"]
+        .clone();
+    assert_eq!(d["rating"], 5);
+    assert_eq!(d["status"], "closed", "a rating does not reopen the dialog");
+    assert_eq!(
+        h.db.count("messages"),
+        messages_before,
+        "not stored as a message"
+    );
+    let rated = h
+        .call(
+            "dialogs.events",
+            json!({"operator_id": ADMIN, "dialog_id": dialog}),
+        )
+        .unwrap()["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "rated")
+        .count();
+    assert_eq!(rated, 1);
+
+    // Once rated, a digit is an ordinary message again.
+    let mut again = digit.clone();
+    again["update_id"] = json!(990002);
+    again["message"]["message_id"] = json!(990002);
+    let channel = d["channel"]["id"].as_i64().unwrap();
+    h.post(channel, tg_headers(), again.to_string().as_bytes());
+    let d = h
+        .call(
+            "dialogs.get",
+            json!({"operator_id": ADMIN, "dialog_id": dialog}),
+        )
+        .unwrap()["dialog"]
+        .clone();
+    assert_eq!(d["status"], "open");
+    assert_eq!(h.db.count("messages"), messages_before + 1);
+}

@@ -814,6 +814,7 @@ impl Crmchats {
             "unread": d.unread.max(0),
             "operator_ids": operator_ids,
             "assigned_operator_id": d.assigned_operator_id,
+            "rating": d.rating,
             "client_id": d.client_id,
             "contact_id": d.contact_id,
             "updated_at": d.last_activity_at.to_rfc3339(),

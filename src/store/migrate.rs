@@ -15,6 +15,7 @@ const MIGRATIONS: &[(u32, &str)] = &[
     (4, include_str!("../../sql/004_outbox.sql")),
     (5, include_str!("../../sql/005_imports.sql")),
     (6, include_str!("../../sql/006_productivity.sql")),
+    (7, include_str!("../../sql/007_ratings.sql")),
 ];
 
 pub fn latest_version() -> u32 {
