@@ -21,6 +21,7 @@ pub mod model;
 pub mod outbound;
 pub mod outbox;
 pub mod providers;
+pub mod reports;
 pub mod runtime;
 pub mod settings;
 pub mod storage;

@@ -43,6 +43,20 @@ struct TagJson {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
+struct ReportJson {
+    operator_id: OperatorId,
+    from: String,
+    to: String,
+    group_by: Option<String>,
+    channel_id: Option<i64>,
+    /// Only dialogs assigned to this operator.
+    for_operator_id: Option<OperatorId>,
+    /// A dialog counts as unanswered when no operator replied within this many minutes.
+    unanswered_minutes: Option<i64>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct SearchJson {
     operator_id: OperatorId,
     q: String,
@@ -100,6 +114,7 @@ impl Crmchats {
             "notes.add" => self.note_add(params),
             "dialogs.tag" | "dialogs.untag" | "dialogs.tags" => self.tags(method, params),
             "messages.search" => self.messages_search(params),
+            "reports.summary" => self.reports_summary(params),
             _ => return None,
         })
     }
@@ -237,6 +252,56 @@ impl Crmchats {
             _ => {}
         }
         Ok(json!({"dialog_id": p.dialog_id, "tags": db.dialog_tags(p.dialog_id)?}))
+    }
+
+    /// The team's numbers over a period (CRM admins; an operator may see their own).
+    fn reports_summary(&self, params: &Value) -> Result<Value> {
+        let p: ReportJson = parse("reports.summary", params)?;
+        let mut db = self.rt.store.db()?;
+        let actor = team::actor(&mut db, p.operator_id)?;
+        if !actor.is_admin() && p.for_operator_id != Some(actor.id()) {
+            return Err(Error::Forbidden(
+                "reports of the whole team are for CRM administrators; ask for your own with for_operator_id".into(),
+            ));
+        }
+        let from = time_param("from", Some(&p.from))?.unwrap_or(Timestamp(0));
+        let to = time_param("to", Some(&p.to))?.unwrap_or(Timestamp(0));
+        if to <= from || to.millis() - from.millis() > 400 * 86_400_000 {
+            return Err(Error::invalid("to", "after `from`, at most 400 days later"));
+        }
+        let group = match p.group_by.as_deref().unwrap_or("day") {
+            "day" => crate::reports::GroupBy::Day,
+            "week" => crate::reports::GroupBy::Week,
+            other => {
+                return Err(Error::invalid(
+                    "group_by",
+                    format!("`{other}` is not day or week"),
+                ))
+            }
+        };
+        let scope = crate::store::ReportScope {
+            from,
+            to,
+            channel_id: p.channel_id,
+            operator_id: p.for_operator_id,
+        };
+        let dialogs = db.report_dialogs(&scope)?;
+        let hours = db.report_message_hours(&scope)?;
+        let settings = team::settings(&mut db)?;
+        let tz = settings
+            .working_hours
+            .timezone
+            .clone()
+            .or(db.crm_timezone()?)
+            .unwrap_or_else(|| "UTC".into());
+        Ok(crate::reports::summary(
+            &scope,
+            &dialogs,
+            &hours,
+            &tz,
+            group,
+            p.unanswered_minutes.unwrap_or(15).clamp(1, 10_080),
+        ))
     }
 
     fn messages_search(&self, params: &Value) -> Result<Value> {

@@ -11,6 +11,7 @@ mod outbox;
 mod productivity;
 mod realtime;
 mod receipts;
+mod reports;
 mod team;
 
 pub use channels::ChannelRecord;
@@ -25,6 +26,7 @@ pub use migrate::split_statements;
 pub use outbox::OutboxHead;
 pub use productivity::{boolean_query, CannedReply, MessageSearch};
 pub use realtime::Viewer;
+pub use reports::{ReportDialog, ReportScope};
 pub use team::{DialogState, OperatorRow, Presence};
 
 use mysql::prelude::Queryable;
