@@ -17,7 +17,7 @@ use crate::model::{AccountInfo, ChannelType, InboundFile, SentMessage};
 pub struct Widget;
 
 /// What a visitor may upload through the widget.
-pub const MAX_UPLOAD: u64 = 25 * 1024 * 1024;
+pub(crate) const MAX_UPLOAD: u64 = 25 * 1024 * 1024;
 
 impl Provider for Widget {
     fn kind(&self) -> ChannelType {
