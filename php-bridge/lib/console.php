@@ -1,0 +1,115 @@
+<?php
+/**
+ * Who is signed in, the CSRF token and JSON replies: shared by api.php and the console/settings pages.
+ *
+ * The operator is the CRM's signed-in user ($GLOBALS['iduser1'], set by the CRM's auth before a plugin
+ * page runs). Under PHP's built-in server only (the demo, never production) a page lets you pick a CRM
+ * user instead, kept in the PHP session as `crmchats_demo_operator` (attachment.php reads the same key).
+ *
+ * The CSRF token lives in the PHP session and is bound to the operator: a state-changing request sends it
+ * in the X-CSRF-Token header, which a cross-site form cannot set.
+ */
+
+declare(strict_types=1);
+
+require_once __DIR__ . '/http.php';
+
+/** Whether the demo's pick-a-user sign-in is available (PHP's built-in server only). */
+function crmchats_demo_login_allowed(): bool
+{
+    return PHP_SAPI === 'cli-server';
+}
+
+function crmchats_session_start(): void
+{
+    if (session_status() === PHP_SESSION_NONE) {
+        session_start(['cookie_httponly' => true, 'cookie_samesite' => 'Lax', 'use_strict_mode' => true]);
+    }
+}
+
+/** The signed-in operator's CRM user id, or null. Starts the session. */
+function crmchats_current_operator(): ?int
+{
+    crmchats_session_start();
+    if (isset($GLOBALS['iduser1']) && (int)$GLOBALS['iduser1'] > 0) {
+        return (int)$GLOBALS['iduser1'];
+    }
+    if (!crmchats_demo_login_allowed()) {
+        return null;
+    }
+    $demo = $_SESSION['crmchats_demo_operator'] ?? null;
+    return is_numeric($demo) && (int)$demo > 0 ? (int)$demo : null;
+}
+
+/** The session's CSRF token for this operator (made on first use). */
+function crmchats_csrf_token(): string
+{
+    crmchats_session_start();
+    $operator = (string)(crmchats_current_operator() ?? 0);
+    if (!is_string($_SESSION['crmchats_csrf'] ?? null) || ($_SESSION['crmchats_csrf_for'] ?? null) !== $operator) {
+        $_SESSION['crmchats_csrf'] = bin2hex(random_bytes(24));
+        $_SESSION['crmchats_csrf_for'] = $operator;
+    }
+    return $_SESSION['crmchats_csrf'];
+}
+
+/** Whether the request carries the session's CSRF token in X-CSRF-Token. */
+function crmchats_csrf_valid(array $server): bool
+{
+    $sent = $server['HTTP_X_CSRF_TOKEN'] ?? '';
+    $expected = $_SESSION['crmchats_csrf'] ?? '';
+    return is_string($sent) && is_string($expected) && $expected !== '' && hash_equals($expected, $sent);
+}
+
+/** The user's language: the CRM's when it says, else the switch's cookie; Russian by default. */
+function crmchats_language(): string
+{
+    foreach ([$GLOBALS['language'] ?? null, $GLOBALS['lang'] ?? null, $_COOKIE['crmchats_lang'] ?? null] as $candidate) {
+        if (is_string($candidate)) {
+            $code = strtolower(substr($candidate, 0, 2));
+            if ($code === 'ru' || $code === 'en') {
+                return $code;
+            }
+        }
+    }
+    return 'ru';
+}
+
+/** @param array<string, mixed> $data */
+function crmchats_send_json(int $status, array $data): void
+{
+    while (ob_get_level() > 0) {
+        ob_end_clean();
+    }
+    header_remove('X-Powered-By');
+    http_response_code($status);
+    header('Content-Type: application/json; charset=utf-8');
+    header('Cache-Control: no-store');
+    header('X-Content-Type-Options: nosniff');
+    echo json_encode($data, JSON_UNESCAPED_UNICODE | JSON_UNESCAPED_SLASHES | JSON_INVALID_UTF8_SUBSTITUTE);
+}
+
+function crmchats_send_ok(mixed $result): void
+{
+    crmchats_send_json(200, ['ok' => true, 'result' => $result]);
+}
+
+function crmchats_send_error(int $status, string $code, string $message): void
+{
+    crmchats_send_json($status, ['ok' => false, 'error' => ['code' => $code, 'message' => $message]]);
+}
+
+/** Security headers of the HTML pages: no inline scripts, nothing from other origins. */
+function crmchats_page_headers(): void
+{
+    header_remove('X-Powered-By');
+    header('Content-Type: text/html; charset=utf-8');
+    header('X-Content-Type-Options: nosniff');
+    header('Referrer-Policy: same-origin');
+    header("Content-Security-Policy: default-src 'self'; img-src 'self' data: blob: https:; style-src 'self'; script-src 'self'; connect-src 'self'; frame-ancestors 'self'");
+}
+
+function crmchats_h(mixed $value): string
+{
+    return htmlspecialchars((string)$value, ENT_QUOTES | ENT_SUBSTITUTE, 'UTF-8');
+}
