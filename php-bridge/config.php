@@ -11,7 +11,8 @@
  *        CRMCHATS_STORAGE_DIR       storage_dir    where attachments are kept
  *        CRMCHATS_PUBLIC_BASE_URL   public_base_url  URL of this folder as providers reach it;
  *                                                  when unset, guessed from the current web request
- *        CRMCHATS_TELEGRAM_API_BASE providers.telegram.api_base (tests point it at a fake Bot API)
+ *        CRMCHATS_TELEGRAM_API_BASE providers.telegram.api_base (tests point it at a fake Bot API);
+ *        likewise CRMCHATS_VIBER_API_BASE, _VK_, _FACEBOOK_, _CHATAPI_, _WHATSAPP_CLOUD_API_BASE
  *        CRMCHATS_HTTP_PROXY        http_proxy
  *        CRMCHATS_LOG_FILE          log_file
  *        CRMCHATS_LOG_LEVEL         log_level
@@ -41,9 +42,12 @@ return (static function (): array {
         'log_level' => $env('CRMCHATS_LOG_LEVEL'),
     ], static fn ($value): bool => $value !== null);
 
-    $telegramApi = $env('CRMCHATS_TELEGRAM_API_BASE');
-    if ($telegramApi !== null) {
-        $config['providers']['telegram']['api_base'] = $telegramApi;
+    // CRMCHATS_<TYPE>_API_BASE points a messenger's API elsewhere (tests and the demo use fakes).
+    foreach (['telegram', 'viber', 'vk', 'facebook', 'chatapi', 'whatsapp_cloud'] as $type) {
+        $apiBase = $env('CRMCHATS_' . strtoupper($type) . '_API_BASE');
+        if ($apiBase !== null) {
+            $config['providers'][$type]['api_base'] = $apiBase;
+        }
     }
 
     $localFile = $env('CRMCHATS_CONFIG') ?? __DIR__ . '/config.local.php';

@@ -87,6 +87,30 @@ enum IngestFailure {
 /// How long a failed name/avatar lookup waits before it is tried again.
 const PROFILE_RETRY_MS: i64 = 24 * 3600 * 1000;
 
+/// `file_ref` of an inbound file already in our storage: the prefix and its sha256.
+pub const STORED_FILE_PREFIX: &str = "stored:";
+
+/// Stores events that reached us without a webhook (the site widget posts through the library),
+/// with the same deduplication and team rules as a webhook's.
+pub fn store_direct(
+    rt: &Runtime,
+    channel: &Channel,
+    events: &[InboundEvent],
+) -> Result<StoredInbound> {
+    let mut db = rt.store.db()?;
+    let stored = rt.with_provider(channel, |provider, ctx| {
+        store_events(rt, &mut db, channel, provider, ctx, None, events)
+    })?;
+    let stored = stored.map_err(|e| match e {
+        IngestFailure::Store(e) => Error::from(e),
+        IngestFailure::Files(e) => Error::Storage(e),
+    })?;
+    for opened in &stored.opened_dialogs {
+        team::on_dialog_opened(rt, *opened);
+    }
+    Ok(stored)
+}
+
 pub fn handle_webhook(rt: &Runtime, incoming: &IncomingWebhook) -> WebhookResponse {
     let unavailable = |e: &dyn std::fmt::Display| {
         log::error!("webhook for channel {}: {e}", incoming.channel_id);
@@ -214,6 +238,11 @@ fn fetch_file(
         file_ref: file.file_ref.clone(),
         error: None,
     };
+    // Files a visitor uploaded to us (the site widget) are in storage already.
+    if let Some(sha256) = file.file_ref.strip_prefix(STORED_FILE_PREFIX) {
+        fetched.sha256 = Some(sha256.to_string());
+        return fetched;
+    }
     match download(rt, provider, ctx, file) {
         Ok((stored, suggested_name)) => {
             fetched.size = stored.size;

@@ -24,3 +24,4 @@ pub mod storage;
 pub mod store;
 pub mod team;
 pub mod time;
+pub mod widget;

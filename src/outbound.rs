@@ -192,12 +192,17 @@ const MAX_ATTACHMENT_BYTES: u64 = 100 * 1024 * 1024;
 /// Copies an operator's attachment into storage. A path must name a readable regular file (the
 /// PHP caller passes upload temp files, e.g. after `is_uploaded_file()`).
 fn save_attachment(rt: &Runtime, field: &str, source: AttachmentSource) -> Result<StoredFile> {
-    let too_large = || {
-        Error::invalid(
-            field,
-            format!("is larger than {} MB", MAX_ATTACHMENT_BYTES >> 20),
-        )
-    };
+    save_file(rt, field, source, MAX_ATTACHMENT_BYTES)
+}
+
+/// Stores a file from PHP's disk or from bytes, refusing more than `limit` bytes.
+pub fn save_file(
+    rt: &Runtime,
+    field: &str,
+    source: AttachmentSource,
+    limit: u64,
+) -> Result<StoredFile> {
+    let too_large = || Error::invalid(field, format!("is larger than {} MB", limit >> 20));
     let stored = match source {
         AttachmentSource::Path(path) => {
             let bad_path = |why: String| {
@@ -210,14 +215,14 @@ fn save_attachment(rt: &Runtime, field: &str, source: AttachmentSource) -> Resul
             if !meta.is_file() {
                 return Err(bad_path("not a regular file".into()));
             }
-            if meta.len() > MAX_ATTACHMENT_BYTES {
+            if meta.len() > limit {
                 return Err(too_large());
             }
             let file = File::open(&path).map_err(|e| bad_path(e.to_string()))?;
-            rt.files.save_reader(&mut file.take(MAX_ATTACHMENT_BYTES))
+            rt.files.save_reader(&mut file.take(limit))
         }
         AttachmentSource::Bytes(bytes) => {
-            if bytes.len() as u64 > MAX_ATTACHMENT_BYTES {
+            if bytes.len() as u64 > limit {
                 return Err(too_large());
             }
             rt.files.save_reader(&mut &bytes[..])

@@ -184,16 +184,19 @@ fn distribute(
     let Some((operator_id, reason)) = choose(&candidates, settings.distribution, &preferred) else {
         return Ok(None);
     };
-    if !db.assign(dialog.id, None, operator_id, false, now)? {
+    // The owner change, its membership rows and its history entry move together.
+    let mut tx = db.begin()?;
+    if !tx.assign(dialog.id, None, operator_id, false, now)? {
         return Ok(None);
     }
-    db.log_event(
+    tx.log_event(
         Some(dialog.id),
         None,
         Some(operator_id),
         "assigned",
         &json!({"operator_id": operator_id, "reason": reason}),
     )?;
+    tx.commit()?;
     notify_visitor_assigned(rt, db, settings, dialog.id, operator_id);
     Ok(Some(operator_id))
 }
@@ -316,7 +319,8 @@ pub fn take(rt: &Runtime, actor: &Actor, dialog_id: DialogId) -> Result<()> {
         return Err(Error::Forbidden("another operator has this dialog".into()));
     }
     let now = Timestamp::now();
-    if !db.assign(
+    let mut tx = db.begin()?;
+    if !tx.assign(
         dialog.id,
         dialog.assigned_operator_id,
         actor.id(),
@@ -327,13 +331,14 @@ pub fn take(rt: &Runtime, actor: &Actor, dialog_id: DialogId) -> Result<()> {
             "another operator took this dialog a moment ago".into(),
         ));
     }
-    db.log_event(
+    tx.log_event(
         Some(dialog.id),
         None,
         Some(actor.id()),
         "assigned",
         &json!({"operator_id": actor.id(), "reason": "taken", "previous_operator_id": dialog.assigned_operator_id}),
     )?;
+    tx.commit()?;
     let settings = settings(&mut db)?;
     notify_visitor_assigned(rt, &mut db, &settings, dialog.id, actor.id());
     Ok(())

@@ -7,6 +7,8 @@ use std::path::PathBuf;
 use std::process::Command;
 
 use common::*;
+use crmchats_fakes::graph::FakeGraph;
+use crmchats_fakes::vk::{FakeVk, FIXTURE_TOKEN as VK_TOKEN};
 use crmchats_fakes::FakeTelegram;
 
 /// `target/<profile>/libcrmchats.so`, built beside this test binary (`target/<profile>/deps/`).
@@ -29,6 +31,8 @@ fn php_bridge_suite_passes_through_ffi() {
     );
     let db = TestDb::create();
     let tg = FakeTelegram::start(TG_TOKEN);
+    let vk = FakeVk::start(VK_TOKEN);
+    let graph = FakeGraph::start();
     let storage = TempDir::new("php");
     let output = Command::new("phpunit")
         .args(["-c", "tests/php/phpunit.xml"])
@@ -37,6 +41,8 @@ fn php_bridge_suite_passes_through_ffi() {
         .env("CRMCHATS_HEADER", repo_path("php-bridge/crmchats.ffi.h"))
         .env("CRMCHATS_TEST_DATABASE_URL", &db.url)
         .env("CRMCHATS_FAKE_TELEGRAM", tg.base_url())
+        .env("CRMCHATS_FAKE_VK", vk.base_url())
+        .env("CRMCHATS_FAKE_GRAPH", graph.base_url())
         .env("CRMCHATS_STORAGE_DIR", &storage.0)
         .env("CRMCHATS_FIXTURES", repo_path("tests/fixtures"))
         .output()

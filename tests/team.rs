@@ -787,3 +787,40 @@ fn a_new_visitors_simultaneous_messages_make_one_visitor_and_one_dialog() {
     assert_eq!(t.h.db.count("messages"), 6);
     assert_eq!(t.assigned(t.dialog_of(9981)), Some(MANAGER));
 }
+
+#[test]
+fn simultaneous_transfers_and_assignments_leave_exactly_one_owner() {
+    let t = Team::new();
+    t.operators(&[MANAGER, SECOND_MANAGER]);
+    t.online(MANAGER);
+    let d = t.visitor_writes(&text_update(9991, "Гость", "кому достанусь?"));
+    assert_eq!(t.assigned(d), Some(MANAGER));
+    std::thread::scope(|s| {
+        for i in 0..8 {
+            let t = &t;
+            s.spawn(move || {
+                let (method, actor, to) = match i % 3 {
+                    0 => ("dialogs.transfer", MANAGER, SECOND_MANAGER),
+                    1 => ("dialogs.assign", ADMIN, MANAGER),
+                    _ => ("dialogs.assign", ADMIN, SECOND_MANAGER),
+                };
+                // Losers get conflict/not_found/forbidden; what matters is the end state.
+                let _ = t.h.call(
+                    method,
+                    json!({"operator_id": actor, "dialog_id": d, "to_operator_id": to}),
+                );
+            });
+        }
+    });
+    let owner = t.assigned(d).expect("still assigned");
+    let owners: Vec<i64> = t
+        .h
+        .db
+        .conn()
+        .exec(
+            "SELECT operator_id FROM app_crmchats_dialog_operators WHERE dialog_id = ? AND role = 'owner'",
+            (d,),
+        )
+        .unwrap();
+    assert_eq!(owners, vec![owner], "the owner row matches the dialog");
+}

@@ -1143,3 +1143,66 @@ fn a_channel_proxy_carries_its_calls_socks5_with_credentials_and_http() {
         .unwrap_err();
     assert_eq!(err.code(), "provider_unavailable", "{err}");
 }
+
+// --- channel health -------------------------------------------------------------------------
+
+#[test]
+fn health_shows_activity_and_a_webhook_the_messenger_lost_is_registered_again() {
+    let h = Harness::new();
+    let channel = h.telegram_channel();
+    let health = h
+        .call("channels.health", json!({"channel_id": channel}))
+        .unwrap();
+    assert_eq!(health["messenger"]["ok"], true, "{health}");
+    assert_eq!(health["messenger"]["webhook"]["registered"], true);
+    assert_eq!(health["messenger"]["webhook"]["pending_updates"], 0);
+    assert_eq!(health["reregistered"], false);
+    assert_eq!(
+        health["channel"]["activity"]["last_inbound_at"],
+        Value::Null
+    );
+
+    // Someone (another tool on the same bot) removed our webhook: health puts it back.
+    ureq::post(&format!("{}/bot{TG_TOKEN}/deleteWebhook", h.tg.base_url()))
+        .send_empty()
+        .unwrap();
+    assert!(h.tg.webhook().is_none());
+    let health = h
+        .call("channels.health", json!({"channel_id": channel}))
+        .unwrap();
+    assert_eq!(health["messenger"]["webhook"]["registered"], false);
+    assert_eq!(health["reregistered"], true);
+    let hook = h.tg.webhook().expect("registered again");
+    assert!(hook
+        .url
+        .ends_with(&format!("webhook.php?channel={channel}")));
+
+    // Activity: a message in, a reply out, a refused call with the messenger's words.
+    let (status, _) = h.post_fixture(channel, "private_text");
+    assert_eq!(status, 200);
+    let dialog = h.dialogs(ADMIN)[0]["id"].as_i64().unwrap();
+    h.send(dialog, "ответ");
+    h.tg.fail_next(
+        "getWebhookInfo",
+        401,
+        &api_fixture("error_401_unauthorized"),
+    );
+    let health = h
+        .call("channels.health", json!({"channel_id": channel}))
+        .unwrap();
+    assert_eq!(health["messenger"]["ok"], false);
+    assert_eq!(
+        health["messenger"]["error"]["code"],
+        "provider_unauthorized"
+    );
+    let activity = &health["channel"]["activity"];
+    assert!(activity["last_inbound_at"].is_string(), "{activity}");
+    assert!(activity["last_outbound_at"].is_string(), "{activity}");
+    assert!(
+        activity["last_error"]
+            .as_str()
+            .unwrap()
+            .contains("Unauthorized"),
+        "{activity}"
+    );
+}

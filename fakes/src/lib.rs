@@ -3,13 +3,21 @@
 //!
 //! - [`telegram::FakeTelegram`]: the Telegram Bot API (`/bot<TOKEN>/<method>`, file downloads,
 //!   webhook delivery) plus a demo page where a person plays a Telegram user;
+//! - [`vk::FakeVk`]: the VK API for a community token (methods, upload servers, file links)
+//!   and VK's Callback API delivery;
+//! - [`graph::FakeGraph`]: the Meta Graph API for Facebook Messenger and the WhatsApp Business
+//!   Cloud API (Send API, profiles, media, `subscribed_apps`, signed webhook delivery);
 //! - [`proxy`]: an HTTP (CONNECT and absolute-form) proxy and a SOCKS5 proxy;
 //! - [`http`]: the recorded request and the HTTP helpers the fakes share.
 
+pub mod graph;
 pub mod http;
 pub mod proxy;
 pub mod telegram;
+pub mod vk;
 
+pub use graph::{FakeGraph, GraphConfig};
 pub use http::{MultipartFile, RecordedRequest};
 pub use proxy::{HttpConnectProxy, Socks5Proxy};
 pub use telegram::{FakeTelegram, TelegramUser, WebhookRegistration};
+pub use vk::{CallbackServer, FakeVk, SentVkMessage, VkUser};

@@ -10,6 +10,7 @@ use once_cell::sync::Lazy;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
+mod live_calls;
 mod team_calls;
 
 use crate::config::Config;
@@ -357,6 +358,7 @@ impl Crmchats {
             }
             other => self
                 .team_call(other, params)
+                .or_else(|| self.live_call(other, params))
                 .unwrap_or_else(|| Err(Error::UnknownMethod(other.to_string()))),
         }
     }
@@ -752,6 +754,7 @@ impl Crmchats {
                 "secret": mask(&c.webhook_secret),
             },
             "settings": settings,
+            "embed": (c.kind == ChannelType::Widget).then(|| self.widget_embed(c.id)),
             "activity": {
                 "last_inbound_at": ts(&c.health.last_inbound_at),
                 "last_outbound_at": ts(&c.health.last_outbound_at),
@@ -759,6 +762,15 @@ impl Crmchats {
                 "last_error_at": ts(&c.health.last_error_at),
             },
         })
+    }
+
+    /// The snippet a site owner pastes before `</body>`.
+    fn widget_embed(&self, channel_id: i64) -> String {
+        let base = self.rt.config.public_base_url.trim_end_matches('/');
+        format!(
+            "<script src=\"{base}/widget/widget.js\" data-crmchats-channel=\"{channel_id}\" \
+             data-crmchats-endpoint=\"{base}/widget.php\" async></script>"
+        )
     }
 
     fn dialog_json(&self, d: &DialogRow, operator_ids: &[OperatorId]) -> Value {
@@ -849,7 +861,11 @@ fn draft_channel(input: &ChannelInputJson) -> Result<Channel> {
         Error::invalid("type", format!("`{kind_str}` is not one of telegram, viber, vk, facebook, chatapi, whatsapp_cloud, widget"))
     })?;
     let token = input.token.clone().unwrap_or_default();
-    if token.trim().is_empty() {
+    // Types whose form has a token field need one (the site widget has none).
+    let needs_token = provider_for(kind)
+        .map(|p| p.settings_schema().iter().any(|f| f.name == "token"))
+        .unwrap_or(true);
+    if needs_token && token.trim().is_empty() {
         return Err(Error::invalid("token", "is required"));
     }
     let mut channel = Channel {

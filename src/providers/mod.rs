@@ -3,7 +3,12 @@
 //! Providers speak HTTP to their messenger and turn webhooks into [`InboundEvent`]s. They know
 //! nothing of MySQL or of the C ABI: everything they need arrives in a [`ProviderContext`].
 
+pub mod facebook;
+pub mod graph;
 pub mod telegram;
+pub mod vk;
+pub mod whatsapp_cloud;
+pub mod widget;
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -351,6 +356,10 @@ pub trait Provider: Send + Sync {
 pub fn provider_for(kind: ChannelType) -> Option<&'static dyn Provider> {
     match kind {
         ChannelType::Telegram => Some(&telegram::Telegram),
+        ChannelType::Vk => Some(&vk::Vk),
+        ChannelType::Facebook => Some(&facebook::Facebook),
+        ChannelType::WhatsappCloud => Some(&whatsapp_cloud::WhatsappCloud),
+        ChannelType::Widget => Some(&widget::Widget),
         _ => None,
     }
 }

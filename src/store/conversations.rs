@@ -165,11 +165,28 @@ pub struct AttachmentRow {
 #[derive(Clone, Debug)]
 pub struct EventRow {
     pub id: i64,
+    pub dialog_id: Option<DialogId>,
     pub message_id: Option<MessageId>,
     pub operator_id: Option<OperatorId>,
     pub kind: String,
     pub data: serde_json::Value,
     pub at: Timestamp,
+}
+
+pub(super) fn event_from_row(mut r: Row) -> EventRow {
+    EventRow {
+        id: r.col("id").unwrap_or_default(),
+        dialog_id: r.col("dialog_id").unwrap_or_default(),
+        message_id: r.col("message_id").unwrap_or_default(),
+        operator_id: r.col("operator_id").unwrap_or_default(),
+        kind: r.col("kind").unwrap_or_default(),
+        data: r
+            .col::<Option<String>>("data")
+            .flatten()
+            .and_then(|d| serde_json::from_str(&d).ok())
+            .unwrap_or(serde_json::Value::Null),
+        at: r.col("created_at").unwrap_or(Timestamp(0)),
+    }
 }
 
 /// What a visitor's message did to their dialog.
@@ -240,13 +257,13 @@ const LIST_COLUMNS: &str = "d.id, d.channel_id, '' AS channel_type, '' AS channe
     v.avatar_attachment_id, d.status, d.last_message_text, d.last_message_direction, d.last_activity_at, \
     v.client_id, v.contact_id, d.assigned_operator_id";
 
-const MESSAGE_COLUMNS: &str = "m.id, m.dialog_id, m.channel_id, m.direction, m.author_type, m.author_operator_id, \
+pub(super) const MESSAGE_COLUMNS: &str = "m.id, m.dialog_id, m.channel_id, m.direction, m.author_type, m.author_operator_id, \
     m.text, m.external_id, m.status, m.error_code, m.error_message, m.retry_after, m.created_at, m.edited_at, \
     u.{user_name} AS operator_name, d.visitor_id, v.name AS visitor_name";
-const MESSAGE_FROM: &str = "{messages} m JOIN {dialogs} d ON d.id = m.dialog_id \
+pub(super) const MESSAGE_FROM: &str = "{messages} m JOIN {dialogs} d ON d.id = m.dialog_id \
     JOIN {visitors} v ON v.id = d.visitor_id LEFT JOIN {user_table} u ON u.{user_id} = m.author_operator_id";
 
-fn message_from_row(mut r: Row) -> MessageRow {
+pub(super) fn message_from_row(mut r: Row) -> MessageRow {
     let author_type: String = r.col("author_type").unwrap_or_default();
     let operator_name: Option<String> = r.col("operator_name").unwrap_or_default();
     let visitor_name: String = r.col("visitor_name").unwrap_or_default();
@@ -405,6 +422,15 @@ impl<Q: Queryable> Db<'_, Q> {
             ),
         )?;
         Ok((id as VisitorId, affected == 1))
+    }
+
+    pub fn visitor_id(
+        &mut self,
+        channel_id: ChannelId,
+        external_id: &str,
+    ) -> StoreResult<Option<VisitorId>> {
+        let sql = self.sql("SELECT id FROM {visitors} WHERE channel_id = ? AND external_id = ?");
+        Ok(self.q.exec_first(sql, (channel_id, external_id))?)
     }
 
     pub fn set_visitor_blocked(&mut self, visitor_id: VisitorId, blocked: bool) -> StoreResult<()> {
@@ -1019,25 +1045,11 @@ impl<Q: Queryable> Db<'_, Q> {
         limit: usize,
     ) -> StoreResult<Vec<EventRow>> {
         let sql = self.sql(
-            "SELECT id, message_id, operator_id, kind, data, created_at FROM {events} \
+            "SELECT id, dialog_id, message_id, operator_id, kind, data, created_at FROM {events} \
              WHERE dialog_id = ? AND id > ? ORDER BY id LIMIT ?",
         );
         let rows: Vec<Row> = self.q.exec(sql, (dialog_id, after_id, limit as u64))?;
-        Ok(rows
-            .into_iter()
-            .map(|mut r| EventRow {
-                id: r.col("id").unwrap_or_default(),
-                message_id: r.col("message_id").unwrap_or_default(),
-                operator_id: r.col("operator_id").unwrap_or_default(),
-                kind: r.col("kind").unwrap_or_default(),
-                data: r
-                    .col::<Option<String>>("data")
-                    .flatten()
-                    .and_then(|d| serde_json::from_str(&d).ok())
-                    .unwrap_or(serde_json::Value::Null),
-                at: r.col("created_at").unwrap_or(Timestamp(0)),
-            })
-            .collect())
+        Ok(rows.into_iter().map(event_from_row).collect())
     }
 
     /// Dialogs of a visitor, newest first.

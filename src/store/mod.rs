@@ -6,13 +6,14 @@ mod conversations;
 mod crm;
 mod host;
 mod migrate;
+mod realtime;
 mod receipts;
 mod team;
 
 pub use channels::ChannelRecord;
 pub use conversations::{
-    preview, AttachmentRow, Db, DialogListQuery, DialogOpening, DialogRow, DialogView, MessageRow,
-    NewAttachment, NewInboundMessage, NewOutboundMessage, OpenedDialog, StoredInbound,
+    preview, AttachmentRow, Db, DialogListQuery, DialogOpening, DialogRow, DialogView, EventRow,
+    MessageRow, NewAttachment, NewInboundMessage, NewOutboundMessage, OpenedDialog, StoredInbound,
 };
 pub use crm::{phone_key, CrmKind, CrmRecord};
 pub use host::HostUser;

@@ -69,7 +69,12 @@ final class TestEnv
             'database_url' => self::get('CRMCHATS_TEST_DATABASE_URL'),
             'storage_dir' => self::get('CRMCHATS_STORAGE_DIR'),
             'public_base_url' => self::publicBaseUrl(),
-            'providers' => ['telegram' => ['api_base' => self::get('CRMCHATS_FAKE_TELEGRAM')]],
+            'providers' => [
+                'telegram' => ['api_base' => self::get('CRMCHATS_FAKE_TELEGRAM')],
+                'vk' => ['api_base' => self::get('CRMCHATS_FAKE_VK')],
+                'facebook' => ['api_base' => self::get('CRMCHATS_FAKE_GRAPH')],
+                'whatsapp_cloud' => ['api_base' => self::get('CRMCHATS_FAKE_GRAPH')],
+            ],
             'log_file' => self::get('CRMCHATS_STORAGE_DIR') . '/crmchats-phpunit.log',
             'log_level' => 'debug',
         ];
@@ -90,6 +95,9 @@ final class TestEnv
             'CRMCHATS_STORAGE_DIR' => self::get('CRMCHATS_STORAGE_DIR'),
             'CRMCHATS_PUBLIC_BASE_URL' => self::publicBaseUrl(),
             'CRMCHATS_TELEGRAM_API_BASE' => self::get('CRMCHATS_FAKE_TELEGRAM'),
+            'CRMCHATS_VK_API_BASE' => self::get('CRMCHATS_FAKE_VK'),
+            'CRMCHATS_FACEBOOK_API_BASE' => self::get('CRMCHATS_FAKE_GRAPH'),
+            'CRMCHATS_WHATSAPP_CLOUD_API_BASE' => self::get('CRMCHATS_FAKE_GRAPH'),
             'CRMCHATS_LOG_FILE' => self::get('CRMCHATS_STORAGE_DIR') . '/crmchats-phpunit-server.log',
             'CRMCHATS_LOG_LEVEL' => 'debug',
             'CRMCHATS_CONFIG' => 'none',
