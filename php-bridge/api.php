@@ -312,7 +312,7 @@ function api_dispatch(string $action, string $method, int $me): mixed
             }
             return $chats->call('settings.set', $who + ['settings' => $p['settings']]);
         case 'operators_add': case 'operators_remove':
-            $ids = array_map(static fn ($id) => api_id(['id' => $id], 'user_ids'), is_array($p['user_ids'] ?? null) ? $p['user_ids'] : []);
+            $ids = array_map(static fn ($id) => api_id(['user_ids' => $id], 'user_ids'), is_array($p['user_ids'] ?? null) ? $p['user_ids'] : []);
             return $chats->call($action === 'operators_add' ? 'operators.add' : 'operators.remove', $who + ['user_ids' => $ids]);
         case 'channel_check': case 'channel_create': case 'channel_update':
             api_require_admin($chats, $me);

@@ -1,0 +1,226 @@
+// Browser tests of the operator console, the settings page and the site widget, in headless Debian
+// chromium driven by playwright-core. Run by tests/browser.rs, which starts MariaDB's test database and
+// `php -S` and passes BASE_URL and OUT_DIR; by hand:
+//   BASE_URL=http://127.0.0.1:8080 OUT_DIR=/tmp node --test tests/browser/console.test.mjs
+//
+// One story, step by step (node:test runs a file's tests in order): an admin adds the operators and a
+// widget channel; a visitor writes in the widget and the console shows it without a reload; answers,
+// images both ways, the XSS text, a transfer the second operator sees, close, phone screenshots.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import { chromium } from 'playwright-core';
+
+const BASE = process.env.BASE_URL || 'http://127.0.0.1:8080';
+const OUT = process.env.OUT_DIR || 'target/browser';
+const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+const XSS = '<img src=x onerror=alert(1)>';
+// A 2×2 red PNG.
+const PNG = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAIAAAACCAIAAAD91JpzAAAAFklEQVR4nGP8z8DAwMDAxMDAwMDAAAANHQEDasKb6QAAAABJRU5ErkJggg==', 'base64');
+
+let browser;
+let failed = false;
+
+/** A step of the story: skipped once an earlier step failed (it would only time out). */
+function step(name, fn) {
+  test(name, async (t) => {
+    if (failed) return t.skip('an earlier step failed');
+    try {
+      await fn();
+    } catch (e) {
+      failed = true;
+      throw e;
+    }
+  });
+}
+
+async function newContext(options) {
+  const ctx = await browser.newContext(options);
+  ctx.setDefaultTimeout(10000);
+  return ctx;
+}
+const pages = {};
+let channelId;
+const problems = [];
+
+function watch(page, who) {
+  page.on('pageerror', (e) => problems.push(`${who}: page error: ${e.message}`));
+  page.on('dialog', async (d) => {
+    if (d.type() === 'alert') problems.push(`${who}: an alert ran: ${d.message()}`);
+    await d.accept();
+  });
+  return page;
+}
+
+async function signIn(page, userId) {
+  await page.goto(BASE + '/console/');
+  await page.waitForSelector('#login-user option', { state: 'attached' });
+  await page.selectOption('#login-user', String(userId));
+  await Promise.all([page.waitForEvent('load'), page.click('#login-form button[type=submit]')]);
+  await page.waitForSelector('#presence');
+}
+
+before(async () => {
+  mkdirSync(OUT, { recursive: true });
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-dev-shm-usage'] });
+});
+
+after(async () => {
+  if (browser) await browser.close();
+});
+
+step('an admin adds operators and a widget channel from the settings page', async () => {
+  const ctx = await newContext({ viewport: { width: 1280, height: 860 } });
+  const page = watch(await ctx.newPage(), 'admin');
+  pages.admin = page;
+  await signIn(page, 1);
+  await page.click('#nav-settings');
+  await page.waitForSelector('#operators-table');
+  for (const id of [1, 2, 3]) {
+    const add = page.locator(`#operators-table tr[data-user="${id}"] [data-action=operator-add]`);
+    if (await add.count()) {
+      await add.click();
+      await page.waitForSelector(`#operators-table tr[data-user="${id}"] [data-action=operator-remove]`);
+    }
+  }
+  await page.selectOption('#channel-type', 'widget');
+  await page.click('#channel-add');
+  await page.fill('#channel-name', 'Сайт');
+  await page.click('#channel-check');
+  await page.waitForSelector('#check-result.ok');
+  await page.click('#channel-save');
+  const embed = await page.locator('#channel-embed').textContent();
+  const match = /data-crmchats-channel="(\d+)"/.exec(embed || '');
+  assert.ok(match, 'the saved widget channel shows its embed snippet: ' + embed);
+  channelId = Number(match[1]);
+  await page.keyboard.press('Escape');
+  await page.waitForSelector(`#channels-table tr[data-channel="${channelId}"]`);
+  // Back to the dialogs, online so that new dialogs are distributed to this admin.
+  await page.click('#nav-console');
+  await page.selectOption('#presence', 'online');
+  await page.waitForFunction(() => document.querySelector('#presence').dataset.status === 'online');
+  await page.click('#tab-mine');
+});
+
+step('a visitor writes in the widget and the console shows it without a reload', async () => {
+  const ctx = await newContext({ viewport: { width: 1100, height: 800 } });
+  const site = watch(await ctx.newPage(), 'visitor');
+  pages.site = site;
+  await site.goto(`${BASE}/demo/site.html?channel=${channelId}`);
+  await site.click('.cw-launcher');
+  await site.fill('.cw-text', 'Здравствуйте, нужен счёт');
+  const sentAt = Date.now();
+  await site.click('.cw-send');
+  await site.waitForSelector('.cw-me >> text=Здравствуйте, нужен счёт');
+
+  const admin = pages.admin;
+  const item = admin.locator('.dialog-item', { hasText: 'Здравствуйте, нужен счёт' });
+  await item.waitFor({ timeout: 5000 });
+  const delay = Date.now() - sentAt;
+  assert.ok(delay < 4000, `the console showed the message ${delay} ms after sending`);
+  await admin.waitForFunction(() => /^\(\d+\) /.test(document.title));
+  await item.click();
+  await admin.waitForSelector('.msg.in .msg-text >> text=Здравствуйте, нужен счёт');
+});
+
+step('the operator answers and the widget shows the answer with the operator name', async () => {
+  const admin = pages.admin;
+  await admin.fill('#composer-text', 'Добрый день! Счёт готов.');
+  await admin.click('#composer-send');
+  await admin.waitForSelector('.msg.out .msg-text >> text=Добрый день! Счёт готов.');
+  const answer = pages.site.locator('.cw-them', { hasText: 'Добрый день! Счёт готов.' });
+  await answer.waitFor({ timeout: 5000 });
+  assert.match(await answer.locator('.cw-author').textContent(), /Анна Админова/);
+  // Survives a reload: the token in localStorage brings the conversation back.
+  await pages.site.reload();
+  await pages.site.waitForSelector('.cw-them >> text=Добрый день! Счёт готов.');
+});
+
+step('an image goes both ways', async () => {
+  const site = pages.site;
+  const admin = pages.admin;
+  await site.setInputFiles('.cw-file', { name: 'photo.png', mimeType: 'image/png', buffer: PNG });
+  await site.click('.cw-send');
+  const img = admin.locator('.msg.in img.att-img').last();
+  await img.waitFor({ timeout: 5000 });
+  await admin.waitForFunction(() => {
+    const list = document.querySelectorAll('.msg.in img.att-img');
+    const last = list[list.length - 1];
+    return last && last.complete && last.naturalWidth === 2;
+  });
+
+  await admin.setInputFiles('#composer-file', { name: 'invoice.png', mimeType: 'image/png', buffer: PNG });
+  await admin.fill('#composer-text', 'Счёт во вложении');
+  await admin.click('#composer-send');
+  await admin.waitForSelector('.msg.out img.att-img');
+  await site.waitForSelector('.cw-them >> text=Счёт во вложении');
+  await site.waitForFunction(() => {
+    const root = document.querySelector('#crmchats-widget').shadowRoot;
+    const imgs = root.querySelectorAll('.cw-them .cw-img');
+    return imgs.length > 0 && imgs[imgs.length - 1].complete && imgs[imgs.length - 1].naturalWidth === 2;
+  });
+});
+
+step('a visitor message with HTML renders as text', async () => {
+  await pages.site.fill('.cw-text', XSS);
+  await pages.site.click('.cw-send');
+  const admin = pages.admin;
+  const text = admin.locator('.msg.in .msg-text', { hasText: 'onerror' });
+  await text.waitFor({ timeout: 5000 });
+  assert.equal(await text.textContent(), XSS);
+  assert.equal(await admin.locator('#thread img[src="x"]').count(), 0);
+  assert.equal(await admin.locator('.dialog-item img[src="x"]').count(), 0);
+  await admin.waitForTimeout(300);
+  assert.deepEqual(problems, []);
+});
+
+step('a transfer reaches the second operator, who sees the note and closes the dialog', async () => {
+  const ctx = await newContext({ viewport: { width: 1280, height: 860 } });
+  const manager = watch(await ctx.newPage(), 'manager');
+  pages.manager = manager;
+  await signIn(manager, 2);
+  await manager.selectOption('#presence', 'online');
+  await manager.click('#tab-mine');
+
+  const admin = pages.admin;
+  await admin.click('[data-action=transfer]');
+  await admin.selectOption('#transfer-to', '2');
+  await admin.fill('#transfer-note', 'Клиент ждёт счёт, позвоните');
+  await admin.click('#transfer-submit');
+  await admin.waitForSelector('.event.ev-transferred');
+
+  const item = manager.locator('.dialog-item').first();
+  await item.waitFor({ timeout: 5000 });
+  await item.click();
+  await manager.waitForSelector('.ev-note >> text=Клиент ждёт счёт, позвоните');
+  await manager.waitForSelector('.msg-text >> text=Здравствуйте, нужен счёт');
+  await manager.click('[data-action=close]');
+  await manager.waitForSelector('#dialog-status.status-closed');
+  await manager.waitForSelector('[data-action=reopen]');
+  await manager.waitForSelector('.event.ev-closed');
+  assert.deepEqual(problems, []);
+});
+
+step('phone-size screens: the console and the widget fit 360 px', async () => {
+  const ctx = await newContext({ viewport: { width: 360, height: 740 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 });
+  const phone = watch(await ctx.newPage(), 'phone');
+  await signIn(phone, 2);
+  await phone.click('#tab-mine');
+  await phone.waitForSelector('.dialog-item');
+  await phone.screenshot({ path: `${OUT}/console-phone-list.png` });
+  await phone.click('.dialog-item');
+  await phone.waitForSelector('.msg');
+  assert.equal(await phone.locator('#list-pane').isVisible(), false, 'on a phone the dialog replaces the list');
+  const overflow = await phone.evaluate(() => document.documentElement.scrollWidth);
+  assert.ok(overflow <= 360, `no sideways scrolling (${overflow} px)`);
+  await phone.screenshot({ path: `${OUT}/console-phone.png` });
+  await phone.click('#back');
+  await phone.waitForSelector('#list-pane');
+
+  const site = watch(await ctx.newPage(), 'phone-visitor');
+  await site.goto(`${BASE}/demo/site.html?channel=${channelId}`);
+  await site.click('.cw-launcher');
+  await site.waitForSelector('.cw-panel');
+  await site.screenshot({ path: `${OUT}/widget-phone.png` });
+  assert.deepEqual(problems, []);
+});
