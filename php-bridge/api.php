@@ -8,7 +8,8 @@
  * {"ok":false,"error":{"code","message"}} with the HTTP status of crmchats_status_for_error().
  *
  * action=poll is the console's long poll: it waits at most 25 s for something new for this operator
- * (the library's events.poll) and answers {"cursor","messages","events","dialog_ids"}.
+ * (the library's events.poll) and answers {"cursor","messages","events","dialog_ids"}. The session lock
+ * is released before any library call, so a waiting poll holds up no other request of the same user.
  */
 
 declare(strict_types=1);
@@ -107,67 +108,19 @@ function api_require_admin(Crmchats $chats, int $operatorId): void
 }
 
 /**
- * The console's long poll. Uses the library's events.poll; a library without it is answered by
- * comparing the operator's first page of dialogs once a second (the same wait, coarser news).
+ * The console's long poll: the library's events.poll waits up to $timeoutSeconds for messages and
+ * history events this operator may see after $cursor (none: the current cursor, at once).
  *
- * @return array<string, mixed>
+ * @return array<string, mixed> {"cursor","messages","events","dialog_ids"}
  */
 function api_poll(Crmchats $chats, int $operatorId, ?string $cursor, int $timeoutSeconds): array
 {
     $params = ['operator_id' => $operatorId, 'timeout_ms' => $timeoutSeconds * 1000];
-    if ($cursor !== null && $cursor !== '' && !str_starts_with($cursor, 'fp:')) {
+    if ($cursor !== null && $cursor !== '') {
         $params['cursor'] = $cursor;
     }
-    try {
-        $result = $chats->call('events.poll', $params);
-        return is_array($result) ? $result : [];
-    } catch (CrmchatsException $e) {
-        if ($e->getErrorCode() !== 'unknown_method') {
-            throw $e;
-        }
-    }
-    $fingerprint = static function () use ($chats, $operatorId): array {
-        $page = $chats->listDialogs(['operator_id' => $operatorId, 'status' => 'all', 'limit' => 50]);
-        $seen = [];
-        foreach ($page['dialogs'] ?? [] as $d) {
-            $seen[(string)$d['id']] = hash('crc32b', json_encode([
-                $d['status'], $d['unread'], $d['updated_at'], $d['operator_ids'], $d['assigned_operator_id'] ?? null,
-                $d['client_id'] ?? null, $d['contact_id'] ?? null,
-            ]));
-        }
-        return $seen;
-    };
-    $before = [];
-    if ($cursor !== null && str_starts_with($cursor, 'fp:')) {
-        $decoded = json_decode((string)base64_decode(substr($cursor, 3), true), true);
-        $before = is_array($decoded) ? $decoded : [];
-    }
-    $deadline = microtime(true) + $timeoutSeconds;
-    do {
-        $now = $fingerprint();
-        $changed = [];
-        foreach ($now as $id => $sig) {
-            if (($before[$id] ?? null) !== $sig) {
-                $changed[] = (int)$id;
-            }
-        }
-        foreach (array_keys($before) as $id) {
-            if (!isset($now[$id])) {
-                $changed[] = (int)$id;
-            }
-        }
-        if ($changed !== [] || $cursor === null || $cursor === '' || microtime(true) >= $deadline) {
-            break;
-        }
-        usleep(700_000);
-    } while (microtime(true) < $deadline);
-    return [
-        'cursor' => 'fp:' . base64_encode(json_encode($now)),
-        'messages' => [],
-        'events' => [],
-        'dialog_ids' => $cursor === null || $cursor === '' ? [] : $changed,
-        'emulated' => true,
-    ];
+    $result = $chats->call('events.poll', $params);
+    return is_array($result) ? $result : [];
 }
 
 /**

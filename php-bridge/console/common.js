@@ -78,7 +78,10 @@ window.Crmchats = (() => {
       title: 'Чаты', mine: 'Мои', queue: 'Очередь', all: 'Все', search: 'Поиск по имени и тексту',
       more: 'Показать ещё', empty_list: 'Диалогов нет', pick_dialog: 'Выберите диалог слева',
       online: 'В сети', away: 'Отошёл', offline: 'Не в сети', settings: 'Настройки', console: 'Диалоги',
-      logout: 'Выйти', send: 'Отправить', attach: 'Файл', composer: 'Сообщение… (Enter — отправить, Shift+Enter — новая строка)',
+      logout: 'Выйти', send: 'Отправить', attach: 'Файл', composer: 'Сообщение…', composer_hint: 'Enter — отправить, Shift+Enter — новая строка',
+      reason_round_robin: 'по кругу', reason_least_busy: 'наименее занятому', reason_crm_owner: 'ответственный в CRM', reason_previous_operator: 'вёл(а) раньше',
+      reason_taken: 'взял(а) сам(а)', reason_by_operator: 'оператором', reason_idle: 'нет активности', reason_assigned_by_admin: 'назначил администратор',
+     
       take: 'Взять', join: 'Подключиться', leave: 'Выйти из диалога', transfer: 'Передать', close: 'Закрыть',
       reopen: 'Открыть снова', link: 'Связать с CRM', unlink: 'Отвязать', client_card: 'Карточка клиента',
       contact_card: 'Карточка контакта', create_client: 'Создать клиента', create_contact: 'Создать контакт',
@@ -104,7 +107,10 @@ window.Crmchats = (() => {
       title: 'Chats', mine: 'Mine', queue: 'Queue', all: 'All', search: 'Search name or text',
       more: 'Load more', empty_list: 'No dialogs', pick_dialog: 'Pick a dialog on the left',
       online: 'Online', away: 'Away', offline: 'Offline', settings: 'Settings', console: 'Dialogs',
-      logout: 'Sign out', send: 'Send', attach: 'File', composer: 'Message… (Enter sends, Shift+Enter new line)',
+      logout: 'Sign out', send: 'Send', attach: 'File', composer: 'Message…', composer_hint: 'Enter sends, Shift+Enter starts a new line',
+      reason_round_robin: 'round robin', reason_least_busy: 'least busy', reason_crm_owner: 'the client\'s owner in the CRM', reason_previous_operator: 'handled it before',
+      reason_taken: 'taken', reason_by_operator: 'by an operator', reason_idle: 'idle', reason_assigned_by_admin: 'by an admin',
+     
       take: 'Take', join: 'Join', leave: 'Leave', transfer: 'Transfer', close: 'Close',
       reopen: 'Reopen', link: 'Link to CRM', unlink: 'Unlink', client_card: 'Client card',
       contact_card: 'Contact card', create_client: 'Create client', create_contact: 'Create contact',

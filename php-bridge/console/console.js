@@ -484,17 +484,24 @@
     return box;
   }
 
+  /** A reason code of the history (round_robin, idle, by_operator...) in words, or the code itself. */
+  function reason(code) {
+    const key = 'reason_' + String(code || '');
+    const word = t(key);
+    return word === key ? String(code || '') : word;
+  }
+
   function renderEvent(e) {
     const d = e.data || {};
     let text;
     switch (e.kind) {
-      case 'assigned': text = t('ev_assigned', { to: operatorName(d.operator_id), reason: d.reason || '' }); break;
+      case 'assigned': text = t('ev_assigned', { to: operatorName(d.operator_id), reason: reason(d.reason) }); break;
       case 'transferred':
         text = t('ev_transferred', { by: operatorName(d.by_operator_id), from: operatorName(d.from_operator_id), to: operatorName(d.to_operator_id) });
         break;
       case 'operator_joined': text = t('ev_joined', { who: operatorName(d.operator_id) }); break;
       case 'operator_left': text = t('ev_left', { who: operatorName(d.operator_id) }); break;
-      case 'closed': text = t('ev_closed', { reason: d.reason || '' }); break;
+      case 'closed': text = t('ev_closed', { reason: reason(d.reason) }); break;
       case 'reopened': text = t('ev_reopened'); break;
       case 'dialog_opened': text = t('ev_opened'); break;
       case 'auto_reply': text = t('ev_auto_reply', { kind: d.kind || '' }); break;
@@ -513,7 +520,7 @@
   // ---- composer ----------------------------------------------------------------------------------
 
   function renderComposer(d) {
-    const text = el('textarea', { id: 'composer-text', rows: 2, placeholder: t('composer'), 'aria-label': t('composer') });
+    const text = el('textarea', { id: 'composer-text', rows: 2, placeholder: t('composer'), title: t('composer_hint'), 'aria-label': t('composer') });
     const file = el('input', { type: 'file', id: 'composer-file', multiple: true, hidden: true });
     const picked = el('span', { class: 'picked', id: 'composer-picked' });
     file.addEventListener('change', () => { picked.textContent = file.files.length ? t('files_selected', { n: file.files.length }) : ''; });
@@ -661,6 +668,7 @@
         if (!first) await onNews(r);
       } catch (e) {
         failures++;
+        if (e.code === 'invalid_argument') s.pollCursor = null; // a cursor the library no longer takes
         if (failures > 1) banner(t('reconnecting'));
         await sleep(Math.min(15000, 500 * 2 ** failures));
       }

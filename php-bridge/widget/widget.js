@@ -42,6 +42,23 @@
     return e;
   }
 
+  /** A small inline icon (no emoji font needed, no markup parsed). */
+  function icon(d) {
+    var ns = 'http://www.w3.org/2000/svg';
+    var svg = document.createElementNS(ns, 'svg');
+    svg.setAttribute('viewBox', '0 0 24 24');
+    svg.setAttribute('width', '20');
+    svg.setAttribute('height', '20');
+    svg.setAttribute('aria-hidden', 'true');
+    var path = document.createElementNS(ns, 'path');
+    path.setAttribute('d', d);
+    path.setAttribute('fill', 'currentColor');
+    svg.appendChild(path);
+    return svg;
+  }
+  var ICON_CHAT = 'M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H8l-4 4V6a2 2 0 0 1 2-2z';
+  var ICON_CLIP = 'M16.5 6.5v10a4.5 4.5 0 0 1-9 0V5a3 3 0 0 1 6 0v10.5a1.5 1.5 0 0 1-3 0V6.5H9v9a3 3 0 0 0 6 0V5a4.5 4.5 0 0 0-9 0v11.5a6 6 0 0 0 12 0v-10z';
+
   var saved = {};
   try { saved = JSON.parse(localStorage.getItem(storeKey) || '{}') || {}; } catch (e) { saved = {}; }
   function save() { try { localStorage.setItem(storeKey, JSON.stringify(saved)); } catch (e) { /* private mode */ } }
@@ -58,7 +75,7 @@
   var launcher = el('button', 'cw-launcher');
   launcher.type = 'button';
   launcher.setAttribute('aria-label', t('open'));
-  launcher.appendChild(el('span', 'cw-launcher-icon', '💬'));
+  launcher.appendChild(icon(ICON_CHAT));
   launcher.appendChild(el('span', 'cw-launcher-text', t('open')));
   var dot = el('span', 'cw-dot');
   dot.hidden = true;
@@ -84,7 +101,8 @@
   fileInput.multiple = true;
   fileInput.hidden = true;
   fileInput.className = 'cw-file';
-  var attach = el('button', 'cw-attach', '📎');
+  var attach = el('button', 'cw-attach');
+  attach.appendChild(icon(ICON_CLIP));
   attach.type = 'button';
   attach.title = t('file');
   attach.setAttribute('aria-label', t('file'));
