@@ -14,6 +14,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::*;
+use crmchats_fakes::FakeTelegram;
 use mysql::prelude::Queryable;
 
 const CHROMIUM: &str = "/usr/bin/chromium";
@@ -42,7 +43,13 @@ struct PhpServer {
 }
 
 impl PhpServer {
-    fn start(port: u16, db: &TestDb, storage: &Path, log_dir: &Path) -> PhpServer {
+    fn start(
+        port: u16,
+        db: &TestDb,
+        tg: &FakeTelegram,
+        storage: &Path,
+        log_dir: &Path,
+    ) -> PhpServer {
         let log = std::fs::File::create(log_dir.join("php-server.log")).unwrap();
         let child = Command::new("php")
             .args([
@@ -72,6 +79,7 @@ impl PhpServer {
                 "CRMCHATS_PUBLIC_BASE_URL",
                 format!("http://127.0.0.1:{port}"),
             )
+            .env("CRMCHATS_TELEGRAM_API_BASE", tg.base_url())
             .env("CRMCHATS_LOG_FILE", log_dir.join("crmchats.log"))
             .env("CRMCHATS_CONFIG", "none")
             .stdout(Stdio::from(log.try_clone().unwrap()))
@@ -115,12 +123,13 @@ fn console_settings_and_widget_work_in_a_browser() {
     db.conn()
         .query_drop("INSERT INTO app_user (iduser, login, title, isadmin, identity) VALUES (3, 'second', 'Ольга Вторая', 'off', 1)")
         .unwrap();
+    let tg = FakeTelegram::start(TG_TOKEN);
     let storage = TempDir::new("browser");
     let out_dir = repo_path("target/browser");
     std::fs::create_dir_all(&out_dir).unwrap();
     let _ = std::fs::remove_file(out_dir.join("php-errors.log"));
     let port = free_port();
-    let _server = PhpServer::start(port, &db, &storage.0, &out_dir);
+    let _server = PhpServer::start(port, &db, &tg, &storage.0, &out_dir);
 
     let output = Command::new("node")
         .args(["--test", "--test-reporter=spec", "console.test.mjs"])
@@ -128,6 +137,7 @@ fn console_settings_and_widget_work_in_a_browser() {
         .env("BASE_URL", format!("http://127.0.0.1:{port}"))
         .env("OUT_DIR", &out_dir)
         .env("CHROMIUM", CHROMIUM)
+        .env("TELEGRAM_TOKEN", TG_TOKEN)
         .output()
         .expect("node runs (scripts/setup.sh)");
     let stdout = String::from_utf8_lossy(&output.stdout);

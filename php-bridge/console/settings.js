@@ -260,8 +260,10 @@ window.CrmchatsSettings = (() => {
   async function checkHealth(card, c) {
     try {
       const r = await api('channel_health', {}, { channel_id: c.id });
-      if (r.ok) C.toast(t('health_ok') + (r.reregistered ? ' (' + t('reregistered') + ')' : '') + (r.webhook && r.webhook.note ? ' — ' + r.webhook.note : ''));
-      else C.toast(t('health_bad', { error: C.describeError(r.error) }), true);
+      const m = r.messenger || {};
+      const note = m.webhook && (m.webhook.note || m.webhook.last_error);
+      if (m.ok) C.toast(t('health_ok') + (r.reregistered ? ' (' + t('reregistered') + ')' : '') + (note ? ' — ' + note : ''));
+      else C.toast(t('health_bad', { error: C.describeError(m.error) }), true);
     } catch (e) {
       C.toast(C.describeError(e), true);
     }

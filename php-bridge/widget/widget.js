@@ -164,7 +164,15 @@
     return started;
   }
 
-  function sleep(ms) { return new Promise(function (r) { setTimeout(r, ms); }); }
+  // A pause the next send cuts short (a visitor who has not written yet gets empty answers at once).
+  var wake = null;
+  function pause(ms) {
+    return new Promise(function (resolve) {
+      var timer = setTimeout(done, ms);
+      function done() { clearTimeout(timer); wake = null; resolve(); }
+      wake = done;
+    });
+  }
 
   function poll() {
     if (polling) return;
@@ -172,14 +180,19 @@
     var failures = 0;
     var first = true;
     (function loop() {
+      var asked = Date.now();
       call('messages', { visitor_token: saved.token, after_id: lastId, timeout_ms: first ? 0 : 25000 }).then(function (r) {
+        var wasFirst = first;
         first = false;
         failures = 0;
         status.hidden = true;
         var news = false;
-        (r.messages || []).forEach(function (m) { if (render(m) && m.from !== 'visitor') news = true; });
+        var list = r.messages || [];
+        list.forEach(function (m) { if (render(m) && m.from !== 'visitor') news = true; });
         if (news && panel.hidden) dot.hidden = false;
-        loop();
+        // An empty answer that did not wait: nothing to wait on yet (no conversation).
+        if (!list.length && !wasFirst && Date.now() - asked < 1000) pause(5000).then(loop);
+        else loop();
       }, function (e) {
         failures++;
         if (e && (e.code === 'forbidden' || e.code === 'invalid_argument') && e.status < 500) {
@@ -192,7 +205,7 @@
           return;
         }
         if (failures > 1) { status.textContent = t('offline'); status.hidden = false; }
-        sleep(Math.min(15000, 500 * Math.pow(2, failures))).then(loop);
+        pause(Math.min(15000, 500 * Math.pow(2, failures))).then(loop);
       });
     })();
   }
@@ -300,6 +313,7 @@
       });
       return call('send', { visitor_token: saved.token, text: body, attachments: attachments });
     }).then(function () {
+      if (wake) wake();
       text.value = '';
       fileInput.value = '';
       picked.textContent = '';

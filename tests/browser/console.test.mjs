@@ -15,6 +15,7 @@ const BASE = process.env.BASE_URL || 'http://127.0.0.1:8080';
 const OUT = process.env.OUT_DIR || 'target/browser';
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const XSS = '<img src=x onerror=alert(1)>';
+const TELEGRAM_TOKEN = process.env.TELEGRAM_TOKEN || '7311862940:AAHs9kQe2v7XcT1mPz4LbN8yRw3JdF6uVgE';
 // A 2×2 red PNG.
 const PNG = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAIAAAACCAIAAAD91JpzAAAAFklEQVR4nGP8z8DAwMDAxMDAwMDAAAANHQEDasKb6QAAAABJRU5ErkJggg==', 'base64');
 
@@ -29,6 +30,9 @@ function step(name, fn) {
       await fn();
     } catch (e) {
       failed = true;
+      for (const [who, page] of Object.entries(pages)) {
+        await page.screenshot({ path: `${OUT}/failed-${who}.png` }).catch(() => {});
+      }
       throw e;
     }
   });
@@ -198,6 +202,104 @@ step('a transfer reaches the second operator, who sees the note and closes the d
   await manager.waitForSelector('#dialog-status.status-closed');
   await manager.waitForSelector('[data-action=reopen]');
   await manager.waitForSelector('.event.ev-closed');
+  assert.deepEqual(problems, []);
+});
+
+step('the console finds dialogs by text and speaks English on request', async () => {
+  const admin = pages.admin;
+  await admin.click('#tab-all');
+  await admin.fill('#search', 'onerror');
+  await admin.waitForFunction(() => document.querySelectorAll('.dialog-item').length === 1);
+  await admin.fill('#search', 'no such words anywhere');
+  await admin.waitForSelector('.dialog-list .empty');
+  await admin.fill('#search', '');
+  await admin.waitForSelector('.dialog-item');
+  await admin.selectOption('#lang', 'en');
+  await admin.waitForSelector('#tab-mine >> text=Mine');
+  assert.equal(await admin.locator('#nav-settings').textContent(), 'Settings');
+  await admin.selectOption('#lang', 'ru');
+  await admin.waitForSelector('#tab-mine >> text=Мои');
+});
+
+step('an operator creates a CRM client for the visitor and gets the client card link', async () => {
+  const admin = pages.admin;
+  await admin.click('#tab-all');
+  await admin.locator('.dialog-item').first().click();
+  await admin.click('[data-action=link]');
+  await admin.click('#create-client');
+  const card = admin.locator('[data-action=client-card]');
+  await card.waitFor();
+  assert.match(await card.getAttribute('href'), /^\/card\.client\?clid=\d+$/);
+  await admin.waitForSelector('.event.ev-crm_linked');
+});
+
+step('the API refuses a request without the CSRF token, without a session, and channels to non-admins', async () => {
+  const admin = pages.admin;
+  const noToken = await admin.evaluate(async () => {
+    const r = await fetch('../api.php?action=heartbeat', { method: 'POST', body: '{}', headers: { 'Content-Type': 'application/json' } });
+    return { status: r.status, body: await r.json() };
+  });
+  assert.equal(noToken.status, 403);
+  assert.deepEqual(Object.keys(noToken.body.error).sort(), ['code', 'message']);
+  assert.equal(noToken.body.ok, false);
+  assert.equal(noToken.body.error.code, 'csrf');
+  const managerChannels = await pages.manager.evaluate(async () => {
+    const r = await fetch('../api.php?action=channels');
+    return { status: r.status, body: await r.json() };
+  });
+  assert.equal(managerChannels.status, 403);
+  assert.equal(managerChannels.body.error.code, 'forbidden');
+  const ctx = await newContext();
+  const anonymous = await ctx.newPage();
+  const r = await anonymous.request.get(BASE + '/api.php?action=me');
+  assert.equal(r.status(), 401);
+  assert.equal((await r.json()).error.code, 'unauthorized');
+  await ctx.close();
+});
+
+step('settings: a Telegram token is checked (the exact error, then the bot), connected, checked for health and deleted', async () => {
+  const admin = pages.admin;
+  await admin.click('#nav-settings');
+  await admin.selectOption('#channel-type', 'telegram');
+  await admin.click('#channel-add');
+  await admin.fill('#field-token', '123:wrong');
+  await admin.click('#channel-check');
+  const bad = admin.locator('#check-result.bad');
+  await bad.waitFor();
+  assert.match(await bad.textContent(), /provider_unauthorized/);
+  await admin.fill('#field-token', TELEGRAM_TOKEN);
+  await admin.click('#channel-check');
+  await admin.waitForSelector('#check-result.ok');
+  assert.notEqual(await admin.inputValue('#channel-name'), 'Telegram', 'Check filled the bot name');
+  await admin.click('#channel-save');
+  const hook = await admin.inputValue('#channel-webhook-url');
+  assert.match(hook, /\/webhook\.php\?channel=\d+$/);
+  const id = /channel=(\d+)/.exec(hook)[1];
+  await admin.keyboard.press('Escape');
+  const row = admin.locator(`#channels-table tr[data-channel="${id}"]`);
+  await row.locator('[data-action=channel-health]').click();
+  await admin.waitForSelector('.toast >> text=Вебхук на месте');
+  await row.locator('[data-action=channel-delete]').click();
+  await row.waitFor({ state: 'detached' });
+});
+
+step('settings: general rules are saved and shown again', async () => {
+  const admin = pages.admin;
+  await admin.fill('#set-auto_close_after_minutes', '120');
+  await admin.selectOption('#set-distribution', 'least_busy');
+  await admin.check('#set-auto_replies-first_contact');
+  await admin.click('#general-save');
+  await admin.waitForSelector('.toast >> text=Сохранено');
+  await admin.reload();
+  await admin.waitForSelector('#general-form');
+  assert.equal(await admin.inputValue('#set-auto_close_after_minutes'), '120');
+  assert.equal(await admin.inputValue('#set-distribution'), 'least_busy');
+  assert.equal(await admin.isChecked('#set-auto_replies-first_contact'), true);
+  await admin.fill('#set-tz', 'Mars/Olympus_Mons');
+  await admin.click('#general-save');
+  const refused = admin.locator('.toast-error');
+  await refused.waitFor();
+  assert.match(await refused.textContent(), /invalid_argument/);
   assert.deepEqual(problems, []);
 });
 
