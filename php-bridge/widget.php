@@ -26,22 +26,6 @@ require_once __DIR__ . '/Crmchats.php';
 const CRMCHATS_WIDGET_MAX_BODY = 30 * 1024 * 1024;
 const CRMCHATS_WIDGET_MAX_WAIT_MS = 25000;
 
-/** Whether $origin may call for a channel whose allowed_origins setting is $allowed. */
-function crmchats_widget_origin_allowed(string $origin, string $allowed): bool
-{
-    $allowed = trim($allowed);
-    if ($allowed === '' || $allowed === '*') {
-        return true;
-    }
-    $origin = rtrim(strtolower($origin), '/');
-    foreach (preg_split('/[\s,]+/', strtolower($allowed)) ?: [] as $one) {
-        if ($one !== '' && rtrim($one, '/') === $origin) {
-            return true;
-        }
-    }
-    return false;
-}
-
 $query = crmchats_parse_query((string)($_SERVER['QUERY_STRING'] ?? ''));
 $action = (string)($query['action'] ?? '');
 $method = strtoupper((string)($_SERVER['REQUEST_METHOD'] ?? 'GET'));

@@ -368,8 +368,8 @@ window.CrmchatsSettings = (() => {
           close();
           C.toast(t('saved'));
           await renderChannels(card);
-          // Show what must be copied elsewhere (webhook URL, verify token, embed snippet).
-          if (saved && saved.channel) openChannelForm(card, type, saved.channel);
+          // A new channel: show what must be copied elsewhere (webhook URL, verify token, snippet).
+          if (!channel && saved && saved.channel) openChannelForm(card, type, saved.channel);
         } catch (e) {
           result.hidden = false;
           result.className = 'check-result bad';

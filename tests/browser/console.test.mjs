@@ -14,6 +14,8 @@ import { chromium } from 'playwright-core';
 const BASE = process.env.BASE_URL || 'http://127.0.0.1:8080';
 const OUT = process.env.OUT_DIR || 'target/browser';
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+// The same server under another name: another origin, as a company's site is for the widget.
+const SITE = BASE.replace('127.0.0.1', 'localhost');
 const XSS = '<img src=x onerror=alert(1)>';
 const TELEGRAM_TOKEN = process.env.TELEGRAM_TOKEN || '7311862940:AAHs9kQe2v7XcT1mPz4LbN8yRw3JdF6uVgE';
 // A 2×2 red PNG.
@@ -98,7 +100,13 @@ step('an admin adds operators and a widget channel from the settings page', asyn
   assert.ok(match, 'the saved widget channel shows its embed snippet: ' + embed);
   channelId = Number(match[1]);
   await page.keyboard.press('Escape');
-  await page.waitForSelector(`#channels-table tr[data-channel="${channelId}"]`);
+  const row = page.locator(`#channels-table tr[data-channel="${channelId}"]`);
+  // Only this server and the demo "company site" may embed it.
+  await row.locator('[data-action=channel-edit]').click();
+  await page.fill('#field-allowed_origins', `${BASE}, ${SITE}`);
+  await page.click('#channel-save');
+  await page.waitForSelector('dialog.modal', { state: 'detached' });
+  await row.waitFor();
   // Back to the dialogs, online so that new dialogs are distributed to this admin.
   await page.click('#nav-console');
   await page.selectOption('#presence', 'online');
@@ -254,6 +262,16 @@ step('the API refuses a request without the CSRF token, without a session, and c
   const r = await anonymous.request.get(BASE + '/api.php?action=me');
   assert.equal(r.status(), 401);
   assert.equal((await r.json()).error.code, 'unauthorized');
+  // The widget endpoint answers only the sites the channel allows.
+  const widgetStart = (origin) => anonymous.request.post(`${BASE}/widget.php?action=start&channel=${channelId}`, {
+    headers: { Origin: origin, 'Content-Type': 'application/json' }, data: '{}',
+  });
+  const evil = await widgetStart('http://evil.example');
+  assert.equal(evil.status(), 403);
+  assert.equal(evil.headers()['access-control-allow-origin'], undefined);
+  const allowed = await widgetStart(SITE);
+  assert.equal(allowed.status(), 200);
+  assert.equal(allowed.headers()['access-control-allow-origin'], SITE);
   await ctx.close();
 });
 
@@ -319,10 +337,14 @@ step('phone-size screens: the console and the widget fit 360 px', async () => {
   await phone.click('#back');
   await phone.waitForSelector('#list-pane');
 
+  // The visitor on the company's site: another origin than the CRM (CORS with a preflight).
   const site = watch(await ctx.newPage(), 'phone-visitor');
-  await site.goto(`${BASE}/demo/site.html?channel=${channelId}`);
+  await site.goto(`${SITE}/demo/site.html?channel=${channelId}&crm=${encodeURIComponent(BASE + '/')}`);
   await site.click('.cw-launcher');
   await site.waitForSelector('.cw-panel');
+  await site.fill('.cw-text', 'Пишу с телефона');
+  await site.click('.cw-send');
+  await site.waitForSelector('.cw-me >> text=Пишу с телефона');
   await site.screenshot({ path: `${OUT}/widget-phone.png` });
   assert.deepEqual(problems, []);
 });
