@@ -7,7 +7,8 @@
  * token in the X-CSRF-Token header. Replies are {"ok":true,"result":...} or
  * {"ok":false,"error":{"code","message"}} with the HTTP status of crmchats_status_for_error().
  *
- * action=poll is the console's long poll: it waits at most 25 s for something new for this operator
+ * action=poll is the console's long poll: it waits at most 25 s (2 s under php -S, see
+ * crmchats_poll_max_seconds()) for something new for this operator
  * (the library's events.poll) and answers {"cursor","messages","events","dialog_ids"}. The session lock
  * is released before any library call, so a waiting poll holds up no other request of the same user.
  */
@@ -19,9 +20,6 @@ ini_set('html_errors', '0');
 
 require_once __DIR__ . '/lib/console.php';
 require_once __DIR__ . '/Crmchats.php';
-
-/** Longest wait of one long poll, in seconds: well under common proxy and FPM timeouts. */
-const CRMCHATS_POLL_MAX_SECONDS = 25;
 
 /** Largest JSON body accepted (a message with attachments travels as base64). */
 const CRMCHATS_MAX_BODY = 60 * 1024 * 1024;
@@ -168,7 +166,7 @@ function api_dispatch(string $action, string $method, int $me): mixed
                 'demo' => crmchats_demo_login_allowed() && !isset($GLOBALS['iduser1']),
                 'client_card_url' => '/card.client?clid=',
                 'contact_card_url' => '/card.contact?pid=',
-                'poll_seconds' => CRMCHATS_POLL_MAX_SECONDS,
+                'poll_seconds' => crmchats_poll_max_seconds(),
                 'version' => $chats->version(),
             ];
         case 'dialogs':
@@ -208,7 +206,8 @@ function api_dispatch(string $action, string $method, int $me): mixed
         case 'events':
             return $chats->call('dialogs.events', $who + ['dialog_id' => api_id($p, 'dialog_id'), 'limit' => 200]);
         case 'poll':
-            $timeout = isset($p['timeout']) && ctype_digit($p['timeout']) ? min(CRMCHATS_POLL_MAX_SECONDS, (int)$p['timeout']) : CRMCHATS_POLL_MAX_SECONDS;
+            $max = crmchats_poll_max_seconds();
+            $timeout = isset($p['timeout']) && ctype_digit($p['timeout']) ? min($max, (int)$p['timeout']) : $max;
             set_time_limit($timeout + 20);
             return api_poll($chats, $me, isset($p['cursor']) ? (string)$p['cursor'] : null, $timeout);
         case 'operators':

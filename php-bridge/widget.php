@@ -8,7 +8,8 @@
  *
  *   POST start      {"visitor_token"?}                        -> {"visitor_token","title",...}
  *   POST send       {"visitor_token","text","name"?,"attachments"?:[{data_base64,name,mime}]}
- *   POST messages   {"visitor_token","after_id"?,"timeout_ms"?} -> {"messages":[...]} (waits <= 25 s)
+ *   POST messages   {"visitor_token","after_id"?,"timeout_ms"?} -> {"messages":[...]} (waits <= 25 s;
+ *                   2 s under php -S, see crmchats_poll_max_seconds())
  *   POST attachment {"visitor_token","attachment_id"}          -> the file's bytes
  *
  * CORS: the widget runs on the company's site, another origin. The channel's allowed_origins setting
@@ -24,7 +25,6 @@ require_once __DIR__ . '/lib/console.php';
 require_once __DIR__ . '/Crmchats.php';
 
 const CRMCHATS_WIDGET_MAX_BODY = 30 * 1024 * 1024;
-const CRMCHATS_WIDGET_MAX_WAIT_MS = 25000;
 
 $query = crmchats_parse_query((string)($_SERVER['QUERY_STRING'] ?? ''));
 $action = (string)($query['action'] ?? '');
@@ -112,7 +112,7 @@ try {
             if (is_int($body['after_id'] ?? null) && $body['after_id'] > 0) {
                 $params['after_id'] = $body['after_id'];
             }
-            $wait = is_int($body['timeout_ms'] ?? null) ? max(0, min(CRMCHATS_WIDGET_MAX_WAIT_MS, $body['timeout_ms'])) : 0;
+            $wait = is_int($body['timeout_ms'] ?? null) ? max(0, min(crmchats_poll_max_seconds() * 1000, $body['timeout_ms'])) : 0;
             $params['timeout_ms'] = $wait;
             set_time_limit(intdiv($wait, 1000) + 20);
             crmchats_send_ok($chats->call('widget.messages', $params));

@@ -70,7 +70,9 @@ impl PhpServer {
             .arg(format!("127.0.0.1:{port}"))
             .arg("-t")
             .arg(repo_path("php-bridge"))
-            .env("PHP_CLI_SERVER_WORKERS", "8")
+            // Every open console and widget holds a worker in its long poll, and a reloaded page
+            // leaves its poll running until the library's wait ends: the story opens several.
+            .env("PHP_CLI_SERVER_WORKERS", "16")
             .env("CRMCHATS_LIB", cdylib())
             .env("CRMCHATS_HEADER", repo_path("php-bridge/crmchats.ffi.h"))
             .env("CRMCHATS_DATABASE_URL", &db.url)

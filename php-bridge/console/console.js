@@ -174,31 +174,48 @@
     const tabs = el('div', { class: 'tabs', role: 'tablist' },
       ['mine', 'queue'].concat(s.me.is_admin ? ['all'] : []).map((v) => el('button', {
         type: 'button', role: 'tab', class: 'tab' + (s.view === v ? ' active' : ''), 'data-view': v, id: 'tab-' + v,
-        text: t(v), onclick: () => { s.view = v; localStorage.setItem('crmchats_view', v); route(); },
+        text: t(v), onclick: () => { s.view = v; s.dialogs = []; localStorage.setItem('crmchats_view', v); route(); },
       })));
     const search = el('input', { type: 'search', id: 'search', class: 'search', placeholder: t('search'), value: s.search });
     let timer = null;
     search.addEventListener('input', () => {
       clearTimeout(timer);
-      timer = setTimeout(() => { s.search = search.value.trim(); loadDialogs(false); }, 300);
+      timer = setTimeout(() => { s.search = search.value.trim(); loadDialogs('reset'); }, 300);
     });
     listBox = el('ul', { id: 'dialogs', class: 'dialog-list' });
-    moreBtn = el('button', { type: 'button', id: 'more', class: 'btn more', text: t('more'), hidden: true, onclick: () => loadDialogs(true) });
+    moreBtn = el('button', { type: 'button', id: 'more', class: 'btn more', text: t('more'), hidden: true, onclick: () => loadDialogs('more') });
     const listPane = el('section', { class: 'list-pane', id: 'list-pane' }, tabs, search, listBox, moreBtn);
     dialogPane = el('section', { class: 'dialog-pane', id: 'dialog-pane' });
     main.replaceChildren(el('div', { class: 'panes' + (s.openId ? ' dialog-open' : ''), id: 'panes' }, listPane, dialogPane));
-    loadDialogs(false);
+    loadDialogs('reset');
     if (s.openId) openDialog(s.openId, true); else renderEmptyDialog();
   }
 
   let listSeq = 0;
-  async function loadDialogs(append) {
-    const seq = ++listSeq;
+  /**
+   * mode 'reset': the first page (tab, search); 'more': the next page; 'refresh' (news, actions): the
+   * first page again, keeping the older pages already shown below it.
+   */
+  async function loadDialogs(mode) {
+    // Only a newer reset (another tab or search) makes an answer stale; pages and refreshes merge.
+    const seq = mode === 'reset' ? ++listSeq : listSeq;
     try {
-      const r = await api('dialogs', { view: s.view, search: s.search, cursor: append ? s.nextCursor : '' });
+      const r = await api('dialogs', { view: s.view, search: s.search, cursor: mode === 'more' ? s.nextCursor : '' });
       if (seq !== listSeq) return;
-      s.dialogs = append ? s.dialogs.concat(r.dialogs || []) : r.dialogs || [];
-      s.nextCursor = r.next_cursor || null;
+      const page = r.dialogs || [];
+      if (mode === 'more') {
+        const shown = new Set(s.dialogs.map((d) => d.id));
+        s.dialogs = s.dialogs.concat(page.filter((d) => !shown.has(d.id)));
+        s.nextCursor = r.next_cursor || null;
+      } else if (mode === 'refresh' && s.dialogs.length > page.length && r.next_cursor) {
+        const fresh = new Set(page.map((d) => d.id));
+        const last = page[page.length - 1];
+        const below = (d) => d.updated_at < last.updated_at || (d.updated_at === last.updated_at && d.id < last.id);
+        s.dialogs = page.concat(s.dialogs.filter((d) => !fresh.has(d.id) && below(d)));
+      } else {
+        s.dialogs = page;
+        s.nextCursor = r.next_cursor || null;
+      }
       renderDialogs();
     } catch (e) {
       if (listBox) listBox.replaceChildren(el('li', { class: 'empty error', text: C.describeError(e) }));
@@ -359,7 +376,7 @@
   async function dialogAction(action, extra) {
     try {
       await api(action, {}, Object.assign({ dialog_id: s.openId }, extra || {}));
-      await Promise.all([refreshOpenDialog(), loadDialogs(false)]);
+      await Promise.all([refreshOpenDialog(), loadDialogs('refresh')]);
     } catch (e) {
       C.toast(C.describeError(e), true);
     }
@@ -398,17 +415,30 @@
           ' · ', d.assigned_operator_id === null ? t('in_queue') : t('assigned_to', { name: operatorName(d.assigned_operator_id) }))),
       actions);
 
-    const rule = replyRule(d);
-    const thread = el('div', { class: 'thread', id: 'thread' });
-    if (!s.olderDone && s.messages.length) thread.append(el('button', { type: 'button', class: 'btn small older', id: 'older', text: t('load_older'), onclick: loadOlder }));
+    // The pane's parts stay while the same dialog is shown: news re-render the head, the rule and
+    // the thread's content, never the composer (what the operator is typing and the picked files stay).
+    let parts = s.parts;
+    if (!parts || parts.id !== d.id || !dialogPane.contains(parts.thread)) {
+      parts = { id: d.id, head: el('div'), rule: el('div'), thread: el('div', { class: 'thread', id: 'thread' }), composer: renderComposer(d) };
+      s.parts = parts;
+      dialogPane.replaceChildren(parts.head, parts.rule, parts.thread, parts.composer);
+    }
+    parts.head.replaceWith(head);
+    parts.head = head;
+    const rule = replyRule(d) || el('div', { hidden: true });
+    parts.rule.replaceWith(rule);
+    parts.rule = rule;
+
+    const thread = parts.thread;
     const items = s.messages.map((m) => ({ at: m.created_at, key: 1, m }))
-      .concat(s.events.filter((e) => !(s.messages.length && s.messages.length >= 50 && !s.olderDone && e.at < s.messages[0].created_at))
+      .concat(s.events.filter((e) => s.olderDone || !s.messages.length || e.at >= s.messages[0].created_at)
         .map((e) => ({ at: e.at, key: e.kind === 'dialog_opened' ? 0 : 2, e })));
     items.sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : a.key - b.key));
-    for (const it of items) thread.append(it.m ? renderMessage(it.m) : renderEvent(it.e));
-
-    dialogPane.replaceChildren(head, rule || '', thread, renderComposer(d));
-    if (scrollDown) thread.scrollTop = thread.scrollHeight;
+    const nodes = items.map((it) => (it.m ? renderMessage(it.m) : renderEvent(it.e)));
+    if (!s.olderDone && s.messages.length) nodes.unshift(el('button', { type: 'button', class: 'btn small older', id: 'older', text: t('load_older'), onclick: loadOlder }));
+    const keep = thread.scrollTop;
+    thread.replaceChildren(...nodes);
+    thread.scrollTop = scrollDown ? thread.scrollHeight : keep;
     // Images load later: keep the newest message in view when they do.
     if (scrollDown) {
       for (const img of thread.querySelectorAll('img')) img.addEventListener('load', () => { thread.scrollTop = thread.scrollHeight; }, { once: true });
@@ -536,7 +566,7 @@
     form.addEventListener('submit', async (ev) => {
       ev.preventDefault();
       const files = Array.from(file.files || []);
-      if (!text.value.trim() && !files.length) return;
+      if (send.disabled || (!text.value.trim() && !files.length)) return;
       send.disabled = true;
       send.textContent = t('sending');
       try {
@@ -547,15 +577,16 @@
         mergeMessages([r.message]);
         text.value = '';
         file.value = '';
-        await Promise.all([refreshOpenDialog(), loadDialogs(false)]);
+        picked.textContent = '';
+        await Promise.all([refreshOpenDialog(), loadDialogs('refresh')]);
         const box = document.getElementById('thread');
         if (box) box.scrollTop = box.scrollHeight;
-        const again = document.getElementById('composer-text');
-        if (again) again.focus();
       } catch (e) {
         C.toast(C.describeError(e), true);
+      } finally {
         send.disabled = false;
         send.textContent = t('send');
+        text.focus();
       }
     });
     return form;
@@ -590,7 +621,7 @@
         try {
           await api('transfer', {}, { dialog_id: s.openId, to_operator_id: Number(select.value), note: note.value });
           close();
-          await Promise.all([refreshOpenDialog(), loadDialogs(false)]);
+          await Promise.all([refreshOpenDialog(), loadDialogs('refresh')]);
         } catch (e) {
           C.toast(C.describeError(e), true);
         }
@@ -603,7 +634,7 @@
     try {
       const r = await api(action, {}, Object.assign({ visitor_id: s.dialog.visitor.id }, extra || {}));
       if (r && r.linked) C.toast(t('linked', { name: r.linked.name || '#' + r.linked.id }));
-      await Promise.all([refreshOpenDialog(), loadDialogs(false)]);
+      await Promise.all([refreshOpenDialog(), loadDialogs('refresh')]);
       return true;
     } catch (e) {
       C.toast(C.describeError(e), true);
@@ -681,7 +712,7 @@
     for (const e of r.events || []) if (e.dialog_id) ids.add(e.dialog_id);
     if (!ids.size) return;
     if (s.page === 'console') {
-      await loadDialogs(false);
+      await loadDialogs('refresh');
       if (s.openId && ids.has(s.openId)) await refreshOpenDialog();
     } else {
       const page = await api('dialogs', { view: s.view }).catch(() => null);

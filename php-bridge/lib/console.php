@@ -27,6 +27,16 @@ function crmchats_session_start(): void
     }
 }
 
+/**
+ * Longest wait of one long poll (console and widget), in seconds: 25 under PHP-FPM, well under the
+ * usual proxy timeouts. PHP's built-in server (the demo) gets 2: one of its workers may accept a second
+ * connection while it reads a request, and that one then waits until the poll in front of it ends.
+ */
+function crmchats_poll_max_seconds(): int
+{
+    return PHP_SAPI === 'cli-server' ? 2 : 25;
+}
+
 /** The signed-in operator's CRM user id, or null. Starts the session. */
 function crmchats_current_operator(): ?int
 {

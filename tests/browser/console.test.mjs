@@ -153,8 +153,6 @@ step('an image goes both ways', async () => {
   const admin = pages.admin;
   await site.setInputFiles('.cw-file', { name: 'photo.png', mimeType: 'image/png', buffer: PNG });
   await site.click('.cw-send');
-  const img = admin.locator('.msg.in img.att-img').last();
-  await img.waitFor({ timeout: 5000 });
   await admin.waitForFunction(() => {
     const list = document.querySelectorAll('.msg.in img.att-img');
     const last = list[list.length - 1];
@@ -211,6 +209,49 @@ step('a transfer reaches the second operator, who sees the note and closes the d
   await manager.waitForSelector('[data-action=reopen]');
   await manager.waitForSelector('.event.ev-closed');
   assert.deepEqual(problems, []);
+});
+
+step('an admin joins the reopened dialog, and deletes a message of their own', async () => {
+  const manager = pages.manager;
+  const admin = pages.admin;
+  await manager.click('[data-action=reopen]');
+  await manager.waitForSelector('#dialog-status.status-open');
+  const join = admin.locator('[data-action=join]');
+  await join.waitFor({ timeout: 5000 });
+  await join.click();
+  await admin.waitForSelector('.event.ev-operator_joined');
+  await admin.fill('#composer-text', 'Опечатка');
+  await admin.click('#composer-send');
+  const mine = admin.locator('.msg.out', { hasText: 'Опечатка' });
+  await mine.waitFor();
+  await mine.locator('[data-action=delete-message]').click();
+  await admin.waitForSelector('.msg.out.st-deleted >> text=Опечатка');
+});
+
+step('news do not disturb what the operator is typing', async () => {
+  const admin = pages.admin;
+  await admin.fill('#composer-text', 'черновик ответа');
+  await pages.site.fill('.cw-text', 'Ещё вопрос');
+  await pages.site.click('.cw-send');
+  await admin.waitForSelector('.msg.in .msg-text >> text=Ещё вопрос');
+  assert.equal(await admin.inputValue('#composer-text'), 'черновик ответа');
+  assert.equal(await admin.evaluate(() => document.activeElement && document.activeElement.id), 'composer-text');
+  await admin.fill('#composer-text', '');
+});
+
+step('a channel with a reply window shows the time left (capabilities from the library, replaced here)', async () => {
+  const admin = pages.admin;
+  await admin.route('**/api.php?action=dialog&*', async (route) => {
+    const response = await route.fetch();
+    const json = await response.json();
+    json.result.capabilities = Object.assign({}, json.result.capabilities, { reply_window_hours: 24 });
+    await route.fulfill({ response, json });
+  });
+  await admin.locator('.dialog-item.active').click();
+  const rule = admin.locator('#reply-rule');
+  await rule.waitFor();
+  assert.match(await rule.textContent(), /Окно ответа 24 ч: осталось 23 ч \d+ мин/);
+  await admin.unroute('**/api.php?action=dialog&*');
 });
 
 step('the console finds dialogs by text and speaks English on request', async () => {
@@ -319,6 +360,39 @@ step('settings: general rules are saved and shown again', async () => {
   await refused.waitFor();
   assert.match(await refused.textContent(), /invalid_argument/);
   assert.deepEqual(problems, []);
+});
+
+step('long lists: more dialogs by cursor, older messages by before_id', async () => {
+  const ctx = await newContext();
+  const api = ctx.request;
+  const widget = async (action, body) => {
+    const r = await api.post(`${BASE}/widget.php?action=${action}&channel=${channelId}`, { data: body });
+    assert.equal(r.status(), 200, await r.text());
+    return (await r.json()).result;
+  };
+  const talker = (await widget('start', {})).visitor_token;
+  for (let i = 0; i < 55; i++) await widget('send', { visitor_token: talker, text: `история ${i}` });
+  for (let i = 0; i < 30; i++) {
+    const token = (await widget('start', {})).visitor_token;
+    await widget('send', { visitor_token: token, text: `посетитель ${i}` });
+  }
+  await ctx.close();
+
+  const admin = pages.admin;
+  await admin.click('#nav-console');
+  await admin.click('#tab-all');
+  await admin.waitForFunction(() => document.querySelectorAll('.dialog-item').length === 30);
+  await admin.click('#more');
+  await admin.waitForFunction(() => document.querySelectorAll('.dialog-item').length > 30);
+  await admin.fill('#search', 'история 54');
+  await admin.waitForFunction(() => document.querySelectorAll('.dialog-item').length === 1);
+  await admin.click('.dialog-item');
+  await admin.waitForSelector('.msg-text >> text=история 54');
+  assert.equal(await admin.locator('.msg-text', { hasText: /^история 0$/ }).count(), 0, 'the first page is the newest');
+  await admin.click('#older');
+  await admin.waitForSelector('.msg-text >> text=/^история 0$/');
+  await admin.waitForSelector('#older', { state: 'detached' });
+  await admin.fill('#search', '');
 });
 
 step('phone-size screens: the console and the widget fit 360 px', async () => {
