@@ -260,7 +260,7 @@ function bench_list_dialogs_sql(array $request): array
     $sql = "SELECT d.id, d.channel_id, '' AS channel_type, '' AS channel_name, d.visitor_id, "
         . 'v.external_id AS visitor_external_id, v.name AS visitor_name, v.username AS visitor_username, '
         . 'v.avatar_attachment_id, d.status, d.last_message_text, d.last_message_direction, d.last_activity_at, '
-        . 'v.client_id, v.contact_id, d.inbound_count - COALESCE(r.read_count, 0) AS unread '
+        . 'v.client_id, v.contact_id, d.assigned_operator_id, d.inbound_count - COALESCE(r.read_count, 0) AS unread '
         . 'FROM `app_crmchats_dialogs` d FORCE INDEX (list_by_status) '
         . 'JOIN `app_crmchats_visitors` v ON v.id = d.visitor_id '
         . 'LEFT JOIN `app_crmchats_dialog_reads` r ON r.dialog_id = d.id AND r.operator_id = ? WHERE d.identity = ?';

@@ -180,6 +180,9 @@ fn profile_of(user: &Value) -> Option<VisitorProfile> {
         username: str_of(user, "handle"),
         phone: str_of(user, "phone"),
         language: str_of(user, "locale"),
+        // A picture the webhook carries (Viber's `sender.avatar`) is loaded without `user_info`;
+        // Acme sends none, so `user_info` is asked.
+        avatar: None,
     })
 }
 
@@ -764,6 +767,7 @@ fn main() {
     let ctx = ProviderContext {
         channel_id: 1,
         account_id: Some(OUR_ACCOUNT),
+        account_name: Some("Acme shop"),
         token: "acme-access-token",
         settings: &settings,
         webhook_secret: "unused-by-acme",

@@ -140,3 +140,20 @@ pub fn responsible_user(
     }
     Ok(None)
 }
+
+/// The operator who got the visitor's dialog becomes the responsible user of the visitor's card
+/// when it has none yet (it was made while the dialog waited in the queue).
+pub fn adopt_cards(
+    db: &mut Db<PooledConn>,
+    visitor_id: VisitorId,
+    operator_id: OperatorId,
+) -> Result<()> {
+    let (client_id, contact_id) = db.visitor_links(visitor_id)?;
+    if let Some(id) = client_id {
+        db.adopt_card(CrmKind::Client, id, operator_id)?;
+    }
+    if let Some(id) = contact_id {
+        db.adopt_card(CrmKind::Contact, id, operator_id)?;
+    }
+    Ok(())
+}

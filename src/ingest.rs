@@ -16,9 +16,11 @@ use serde_json::json;
 use crate::error::{Error, Result};
 use crate::model::{
     AttachmentId, AttachmentKind, Channel, ChannelId, InboundEvent, InboundFile, InboundMessage,
-    MessageId, VisitorId,
+    MessageId, VisitorId, VisitorProfile,
 };
-use crate::providers::{HttpReply, Provider, ProviderContext, ProviderError, WebhookRequest};
+use crate::providers::{
+    HttpReply, Provider, ProviderContext, ProviderError, UserInfo, WebhookRequest,
+};
 use crate::runtime::Runtime;
 use crate::storage::StoredFile;
 use crate::store::{
@@ -139,11 +141,20 @@ pub fn handle_webhook(rt: &Runtime, incoming: &IncomingWebhook) -> WebhookRespon
         query: &incoming.query,
         body: incoming.body,
     };
+    let mut opened = Vec::new();
     let outcome = rt.with_provider(&channel, |provider, ctx| {
-        process(rt, &mut db, &channel, provider, ctx, &request)
+        process(rt, &mut db, &channel, provider, ctx, &request, &mut opened)
     });
+    // The team's rules (CRM link, distribution, auto-replies) run once the messages are safe,
+    // on connections of their own: this one goes back to the pool first.
+    drop(db);
     match outcome {
-        Ok(response) => response,
+        Ok(response) => {
+            for dialog in opened {
+                team::on_dialog_opened(rt, dialog);
+            }
+            response
+        }
         Err(e) => {
             log::warn!("webhook for channel {}: {e}", channel.id);
             WebhookResponse::text(404, "channel type not supported")
@@ -151,6 +162,8 @@ pub fn handle_webhook(rt: &Runtime, incoming: &IncomingWebhook) -> WebhookRespon
     }
 }
 
+/// Verifies, parses and stores one webhook; `opened` receives the dialogs it opened, for the
+/// team's rules to run once the connection is back in the pool.
 fn process(
     rt: &Runtime,
     db: &mut Db<PooledConn>,
@@ -158,6 +171,7 @@ fn process(
     provider: &dyn Provider,
     ctx: &ProviderContext,
     request: &WebhookRequest,
+    opened: &mut Vec<OpenedDialog>,
 ) -> WebhookResponse {
     if let Some(answer) = provider.handshake(ctx, request) {
         return match answer {
@@ -203,12 +217,16 @@ fn process(
             );
         }
     }
-    // The team's rules (CRM link, distribution, auto-replies) run once the messages are safe.
-    for opened in &stored.opened_dialogs {
-        team::on_dialog_opened(rt, *opened);
-    }
+    opened.extend(stored.opened_dialogs.iter().copied());
+    // Profiles the webhook carried with a picture need no lookup at the messenger.
+    let carried: Vec<&VisitorProfile> = parsed
+        .events
+        .iter()
+        .filter_map(visitor_of)
+        .filter(|p| p.avatar.is_some())
+        .collect();
     for visitor_id in stored.visitor_ids {
-        if let Err(e) = refresh_visitor_profile(rt, db, provider, ctx, visitor_id, false) {
+        if let Err(e) = load_visitor_profile(rt, db, provider, ctx, visitor_id, false, &carried) {
             log::warn!(
                 "channel {}: profile of visitor {visitor_id}: {e}",
                 channel.id
@@ -574,7 +592,15 @@ fn store_echo<Q: Queryable>(
         _ => m.text.clone(),
     };
     let (visitor_id, _) = tx.upsert_visitor_as(channel_id, &m.visitor, false)?;
-    let (dialog_id, _) = tx.dialog_for_echo(channel_id, visitor_id, &text, now)?;
+    // Into the visitor's latest dialog, even a closed one (our side wrote, the visitor did not:
+    // nothing to reopen or hand out); a dialog is opened only for a visitor who has none.
+    let dialog_id = match tx.latest_dialog_of_visitor(visitor_id)? {
+        Some(id) => {
+            tx.touch_dialog_outbound(id, &text, now)?;
+            id
+        }
+        None => tx.dialog_for_echo(channel_id, visitor_id, &text, now)?.0,
+    };
     let id = tx.insert_echo_message(channel_id, dialog_id, &m.external_id, &text, m.sent_at)?;
     if let Some(id) = id {
         tx.log_event(
@@ -604,6 +630,32 @@ pub fn refresh_visitor_profile(
     visitor_id: VisitorId,
     force: bool,
 ) -> Result<()> {
+    load_visitor_profile(rt, db, provider, ctx, visitor_id, force, &[])
+}
+
+/// Who an event is about, as the messenger described them.
+fn visitor_of(event: &InboundEvent) -> Option<&VisitorProfile> {
+    match event {
+        InboundEvent::Message(m) | InboundEvent::Echo(m) => Some(&m.visitor),
+        InboundEvent::Edited { visitor, .. }
+        | InboundEvent::VisitorBlocked { visitor, .. }
+        | InboundEvent::StatusUpTo { visitor, .. }
+        | InboundEvent::ConversationStarted { visitor, .. } => Some(visitor),
+        InboundEvent::Status { .. } => None,
+    }
+}
+
+/// [`refresh_visitor_profile`], taking the name and picture from `carried` (what the webhook
+/// said about the visitor) when it has them.
+fn load_visitor_profile(
+    rt: &Runtime,
+    db: &mut Db<PooledConn>,
+    provider: &dyn Provider,
+    ctx: &ProviderContext,
+    visitor_id: VisitorId,
+    force: bool,
+    carried: &[&VisitorProfile],
+) -> Result<()> {
     if !force {
         // Each process looks in the database at most once every few minutes per visitor.
         if !rt.profile_check_due(visitor_id) {
@@ -615,7 +667,17 @@ pub fn refresh_visitor_profile(
         }
     }
     let visitor = db.visitor(visitor_id)?;
-    let info = match provider.user_info(ctx, &visitor.external_id) {
+    let carried = carried
+        .iter()
+        .find(|p| p.external_id == visitor.external_id && p.avatar.is_some());
+    let lookup = match carried {
+        Some(p) => Ok(UserInfo {
+            profile: Some((*p).clone()),
+            avatar: p.avatar.clone(),
+        }),
+        None => provider.user_info(ctx, &visitor.external_id),
+    };
+    let info = match lookup {
         Ok(info) => info,
         Err(e) => {
             db.set_visitor_profile(visitor_id, None, None)?;

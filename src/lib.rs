@@ -17,6 +17,7 @@ pub mod ingest;
 pub mod logging;
 pub mod model;
 pub mod outbound;
+pub mod outbox;
 pub mod providers;
 pub mod runtime;
 pub mod settings;

@@ -150,6 +150,8 @@ pub enum MessageStatus {
     Read,
     Failed,
     Deleted,
+    /// The process sending it died mid-call: it may or may not have reached the visitor.
+    Unknown,
 }
 
 impl MessageStatus {
@@ -162,6 +164,7 @@ impl MessageStatus {
             MessageStatus::Read => "read",
             MessageStatus::Failed => "failed",
             MessageStatus::Deleted => "deleted",
+            MessageStatus::Unknown => "unknown",
         }
     }
     pub fn parse(s: &str) -> Self {
@@ -194,6 +197,32 @@ impl AttachmentKind {
     }
 }
 
+/// The usual type of a file by its name's extension (`application/octet-stream` when unknown).
+pub fn mime_for_name(name: &str) -> &'static str {
+    let ext = name
+        .rsplit('.')
+        .next()
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    match ext.as_str() {
+        "jpg" | "jpeg" => "image/jpeg",
+        "png" => "image/png",
+        "gif" => "image/gif",
+        "webp" => "image/webp",
+        "pdf" => "application/pdf",
+        "txt" => "text/plain",
+        "mp4" => "video/mp4",
+        "ogg" | "oga" => "audio/ogg",
+        "mp3" => "audio/mpeg",
+        "doc" => "application/msword",
+        "docx" => "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        "xls" => "application/vnd.ms-excel",
+        "xlsx" => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        "zip" => "application/zip",
+        _ => "application/octet-stream",
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Normalised inbound events: what providers turn a webhook into before any business logic.
 
@@ -206,6 +235,9 @@ pub struct VisitorProfile {
     pub username: Option<String>,
     pub phone: Option<String>,
     pub language: Option<String>,
+    /// Their picture when the webhook itself carries it (Viber's `sender.avatar`): loaded
+    /// without asking the messenger again.
+    pub avatar: Option<InboundFile>,
 }
 
 impl VisitorProfile {

@@ -55,11 +55,11 @@ impl Author {
     }
 }
 
-struct SavedFile {
-    stored: StoredFile,
-    name: String,
-    mime: String,
-    attachment_id: AttachmentId,
+pub(crate) struct SavedFile {
+    pub(crate) stored: StoredFile,
+    pub(crate) name: String,
+    pub(crate) mime: String,
+    pub(crate) attachment_id: AttachmentId,
 }
 
 /// Stores the reply, sends it, records the outcome; returns the message id in every case where
@@ -126,6 +126,17 @@ pub fn send_reply(rt: &Runtime, reply: Reply) -> Result<MessageId> {
         reply.text.clone()
     };
     tx.touch_dialog_outbound(dialog.id, &preview, Timestamp::now())?;
+    let priority = match reply.author {
+        Author::Operator(_) => PRIORITY_OPERATOR,
+        Author::Auto(_) => PRIORITY_AUTO,
+    };
+    tx.enqueue(
+        message_id,
+        channel.id,
+        dialog.id,
+        priority,
+        Timestamp::now(),
+    )?;
     match reply.author {
         Author::Operator(operator_id) => {
             if tx.add_dialog_operator(dialog.id, operator_id)? {
@@ -153,38 +164,17 @@ pub fn send_reply(rt: &Runtime, reply: Reply) -> Result<MessageId> {
     // The connection is not held idle through a long upload: a server with a short wait_timeout
     // would drop it, and the outcome could not be recorded.
     drop(db);
-
-    let delivery = if channel.active {
-        rt.with_provider(&channel, |provider, ctx| {
-            deliver(
-                rt,
-                provider,
-                ctx,
-                &Outgoing {
-                    channel: &channel,
-                    message_id,
-                    to: &dialog.visitor_external_id,
-                    text: &reply.text,
-                    files: &saved,
-                },
-            )
-        })
-        .unwrap_or_else(|e| Delivery::failed(ProviderError::Unsupported(e.to_string())))
-    } else {
-        Delivery::failed(ProviderError::Rejected(format!(
-            "channel `{}` was deleted",
-            channel.name
-        )))
-    };
-    if let Err(e) = record_delivery(rt, &channel, message_id, dialog.visitor_id, &delivery) {
-        // The message is stored and may have reached the visitor: it is never reported as lost.
-        log::error!(
-            "dialog {}: outcome of message {message_id} not recorded: {e}",
-            dialog.id
-        );
+    // Sent through the outbox, behind any earlier reply of the dialog still waiting.
+    if let Err(e) = crate::outbox::drain_dialog(rt, dialog.id, Timestamp::now()) {
+        // The message is stored and queued: tick sends it; it is never reported as lost.
+        log::error!("dialog {}: sending message {message_id}: {e}", dialog.id);
     }
     Ok(message_id)
 }
+
+/// Outbox priorities: an operator waiting on their reply goes before automatic messages.
+const PRIORITY_OPERATOR: u8 = 0;
+const PRIORITY_AUTO: u8 = 1;
 
 /// Largest file an operator may attach, whatever the messenger (each has its own, lower limit).
 const MAX_ATTACHMENT_BYTES: u64 = 100 * 1024 * 1024;
@@ -232,13 +222,13 @@ pub fn save_file(
 }
 
 /// What reached the messenger: the first part's id, and the error that stopped the rest.
-struct Delivery {
-    first_id: Option<String>,
-    error: Option<ProviderError>,
+pub(crate) struct Delivery {
+    pub(crate) first_id: Option<String>,
+    pub(crate) error: Option<ProviderError>,
 }
 
 impl Delivery {
-    fn failed(e: ProviderError) -> Self {
+    pub(crate) fn failed(e: ProviderError) -> Self {
         Delivery {
             first_id: None,
             error: Some(e),
@@ -274,7 +264,7 @@ fn reply_window_closed(
     }))
 }
 
-fn record_delivery(
+pub(crate) fn record_delivery(
     rt: &Runtime,
     channel: &Channel,
     message_id: MessageId,
@@ -340,17 +330,17 @@ fn set_sent(
 const DUPLICATE_KEY: u16 = 1062;
 
 /// One reply on its way: what `deliver` sends and where.
-struct Outgoing<'a> {
-    channel: &'a Channel,
-    message_id: MessageId,
-    to: &'a str,
-    text: &'a str,
-    files: &'a [SavedFile],
+pub(crate) struct Outgoing<'a> {
+    pub(crate) channel: &'a Channel,
+    pub(crate) message_id: MessageId,
+    pub(crate) to: &'a str,
+    pub(crate) text: &'a str,
+    pub(crate) files: &'a [SavedFile],
 }
 
 /// Sends text and files; the text rides as the first file's caption when it fits. Each part
 /// has a key of its own that stays the same when the message is sent again.
-fn deliver(
+pub(crate) fn deliver(
     rt: &Runtime,
     provider: &dyn Provider,
     ctx: &ProviderContext,
@@ -402,7 +392,7 @@ fn deliver(
                     name: &f.name,
                     mime: &f.mime,
                     size: f.stored.size,
-                    public_url: rt.public_media_url(channel, f.attachment_id),
+                    public_url: rt.public_media_url(channel, f.attachment_id, &f.name, &f.mime),
                 };
                 provider.send_file(ctx, to, &file, caption, &format!("{message_id}.file{i}"))
             });

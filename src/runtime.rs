@@ -101,6 +101,7 @@ impl Runtime {
         let ctx = ProviderContext {
             channel_id: channel.id,
             account_id: channel.external_id.as_deref(),
+            account_name: channel.bot_name.as_deref(),
             token: &channel.token,
             settings: &channel.settings,
             webhook_secret: &channel.webhook_secret,
@@ -182,14 +183,24 @@ impl Runtime {
 
     /// A link to a stored file that a messenger can fetch (Viber downloads media by URL): signed
     /// with the channel's secret, valid for `MEDIA_LINK_TTL`. None without `public_base_url`.
-    pub fn public_media_url(&self, channel: &Channel, attachment_id: i64) -> Option<String> {
+    /// The path ends with `<id>.<extension>` (path info `media.php` ignores): Viber takes a
+    /// picture only from a URL whose last path segment ends with `.jpeg`, `.png` or `.gif`, and
+    /// a file only when it ends with an extension.
+    pub fn public_media_url(
+        &self,
+        channel: &Channel,
+        attachment_id: i64,
+        name: &str,
+        mime: &str,
+    ) -> Option<String> {
         if self.config.public_base_url.is_empty() {
             return None;
         }
         let expires = Timestamp::now().millis() / 1000 + MEDIA_LINK_TTL.as_secs() as i64;
         Some(format!(
-            "{}/media.php?channel={}&id={attachment_id}&expires={expires}&signature={}",
+            "{}/media.php/{attachment_id}.{}?channel={}&id={attachment_id}&expires={expires}&signature={}",
             self.config.public_base_url.trim_end_matches('/'),
+            media_extension(name, mime),
             channel.id,
             media_signature(channel, attachment_id, expires)
         ))
@@ -200,5 +211,43 @@ impl Runtime {
             "{}/attachment.php?id={attachment_id}",
             self.config.public_base_url.trim_end_matches('/')
         )
+    }
+}
+
+/// The extension a media link ends with: the file name's own when it is a plain one, else one
+/// for its type (`bin` when unknown).
+fn media_extension(name: &str, mime: &str) -> String {
+    let own = name.rsplit_once('.').map(|(_, ext)| ext).filter(|ext| {
+        (1..=8).contains(&ext.len()) && ext.bytes().all(|b| b.is_ascii_alphanumeric())
+    });
+    if let Some(ext) = own {
+        return ext.to_ascii_lowercase();
+    }
+    match mime {
+        "image/jpeg" => "jpg",
+        "image/png" => "png",
+        "image/gif" => "gif",
+        "image/webp" => "webp",
+        "video/mp4" => "mp4",
+        "audio/mpeg" => "mp3",
+        "audio/ogg" => "ogg",
+        "application/pdf" => "pdf",
+        "text/plain" => "txt",
+        _ => "bin",
+    }
+    .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::media_extension;
+
+    #[test]
+    fn media_links_end_with_a_plain_extension() {
+        assert_eq!(media_extension("Фото.JPG", "image/jpeg"), "jpg");
+        assert_eq!(media_extension("file", "image/png"), "png");
+        assert_eq!(media_extension("a.tar.gz", "application/gzip"), "gz");
+        assert_eq!(media_extension("odd.ж", "application/x-odd"), "bin");
+        assert_eq!(media_extension("x.<script>", "image/gif"), "gif");
     }
 }

@@ -19,6 +19,8 @@ use crate::time::Timestamp;
 #[derive(Clone, Debug)]
 pub struct Actor {
     pub user: HostUser,
+    /// Added to the inbox's operators (CRM users who are not see only what they were invited to).
+    pub is_operator: bool,
 }
 
 impl Actor {
@@ -32,9 +34,23 @@ impl Actor {
 
 /// The acting CRM user; an unknown id is refused.
 pub fn actor(db: &mut Db<PooledConn>, user_id: OperatorId) -> Result<Actor> {
-    db.host_user(user_id)?
-        .map(|user| Actor { user })
-        .ok_or_else(|| Error::Forbidden(format!("user {user_id} is not a user of this CRM")))
+    let user = db
+        .host_user(user_id)?
+        .ok_or_else(|| Error::Forbidden(format!("user {user_id} is not a user of this CRM")))?;
+    let is_operator = db.operator(user_id)?.is_some();
+    Ok(Actor { user, is_operator })
+}
+
+/// Taking, joining and reopening are for the inbox's operators and CRM admins.
+pub fn require_operator(actor: &Actor) -> Result<()> {
+    if actor.is_operator || actor.is_admin() {
+        Ok(())
+    } else {
+        Err(Error::Forbidden(format!(
+            "user {} is not an operator of the inbox",
+            actor.id()
+        )))
+    }
 }
 
 pub fn require_admin(actor: &Actor) -> Result<()> {
@@ -52,7 +68,7 @@ pub fn can_see(actor: &Actor, dialog: &DialogState) -> bool {
     actor.is_admin()
         || dialog.assigned_operator_id == Some(actor.id())
         || dialog.member_ids.contains(&actor.id())
-        || (dialog.open && dialog.assigned_operator_id.is_none())
+        || (actor.is_operator && dialog.open && dialog.assigned_operator_id.is_none())
 }
 
 /// The dialog, if the actor may see it; "not found" otherwise, so ids cannot be probed.
@@ -184,8 +200,14 @@ fn distribute(
     let Some((operator_id, reason)) = choose(&candidates, settings.distribution, &preferred) else {
         return Ok(None);
     };
-    // The owner change, its membership rows and its history entry move together.
+    // The owner change, its membership rows and its history entry move together; the
+    // operator's row is locked and their load counted again, so two dialogs opening at once
+    // cannot both take an operator's last free place.
     let mut tx = db.begin()?;
+    let capacity = settings.max_open_dialogs_per_operator;
+    if capacity > 0 && tx.lock_operator_load(operator_id)? >= i64::from(capacity) {
+        return Ok(None);
+    }
     if !tx.assign(dialog.id, None, operator_id, false, now)? {
         return Ok(None);
     }
@@ -217,12 +239,24 @@ fn dialog_opened(rt: &Runtime, opened: OpenedDialog) -> Result<()> {
     let mut db = rt.store.db()?;
     let settings = settings(&mut db)?;
     let now = Timestamp::now();
-    crm::link_existing(&mut db, &settings, opened.visitor_id)?;
+    // The CRM link is worth having, not worth stopping distribution for (an odd host schema or
+    // an old server without REGEXP_REPLACE): failures are logged and the rules go on.
+    if let Err(e) = crm::link_existing(&mut db, &settings, opened.visitor_id) {
+        log::warn!("dialog {}: CRM link by phone: {e}", opened.dialog_id);
+    }
     let Some(dialog) = db.dialog_state(opened.dialog_id)? else {
         return Ok(());
     };
     let assigned = distribute(rt, &mut db, &settings, &dialog, now)?;
-    crm::create_for_new_visitor(&mut db, &settings, opened.visitor_id, assigned)?;
+    if !opened.reopened {
+        if let Err(e) = crm::create_for_new_visitor(&mut db, &settings, opened.visitor_id, assigned)
+        {
+            log::warn!(
+                "dialog {}: adding the visitor to the CRM: {e}",
+                opened.dialog_id
+            );
+        }
+    }
 
     let replies = &settings.auto_replies;
     if !opened.reopened && !db.visitor_wrote_before(opened.visitor_id, dialog.id)? {
@@ -286,6 +320,8 @@ fn operator_name(db: &mut Db<PooledConn>, id: OperatorId) -> String {
         .unwrap_or_default()
 }
 
+/// What follows any assignment: the CRM card gets its owner if it had none, the visitor is told
+/// who answers (when switched on).
 fn notify_visitor_assigned(
     rt: &Runtime,
     db: &mut Db<PooledConn>,
@@ -293,6 +329,11 @@ fn notify_visitor_assigned(
     dialog_id: DialogId,
     operator_id: OperatorId,
 ) {
+    if let Ok(Some(state)) = db.dialog_state(dialog_id) {
+        if let Err(e) = crm::adopt_cards(db, state.visitor_id, operator_id) {
+            log::warn!("dialog {dialog_id}: giving the CRM card its owner: {e}");
+        }
+    }
     if let Some(text) = settings.notices.operator_assigned.active() {
         let text = text.replace("{operator_name}", &operator_name(db, operator_id));
         send_auto_once(rt, db, dialog_id, "operator_assigned", &text);
@@ -304,6 +345,7 @@ fn notify_visitor_assigned(
 
 /// Takes a queued dialog (or an admin takes any open one); of two at once exactly one wins.
 pub fn take(rt: &Runtime, actor: &Actor, dialog_id: DialogId) -> Result<()> {
+    require_operator(actor)?;
     let mut db = rt.store.db()?;
     let dialog = visible_dialog(&mut db, actor, dialog_id)?;
     if !dialog.open {
@@ -420,6 +462,7 @@ pub fn join(
     dialog_id: DialogId,
     user_ids: Option<&[OperatorId]>,
 ) -> Result<Vec<OperatorId>> {
+    require_operator(actor)?;
     let mut db = rt.store.db()?;
     let dialog = visible_dialog(&mut db, actor, dialog_id)?;
     let joining: Vec<OperatorId> = match user_ids {
@@ -512,12 +555,15 @@ pub fn close(rt: &Runtime, actor: &Actor, dialog_id: DialogId) -> Result<()> {
 }
 
 pub fn reopen(rt: &Runtime, actor: &Actor, dialog_id: DialogId) -> Result<()> {
+    require_operator(actor)?;
     let mut db = rt.store.db()?;
     let dialog = visible_dialog(&mut db, actor, dialog_id)?;
     if dialog.open {
         return Ok(());
     }
-    match db.reopen_dialog(dialog.id, Timestamp::now()) {
+    let now = Timestamp::now();
+    let mut tx = db.begin()?;
+    match tx.reopen_dialog(dialog.id, now) {
         Ok(true) => {}
         Ok(false) => return Ok(()),
         Err(crate::store::StoreError::Db(mysql::Error::MySqlError(e))) if e.code == 1062 => {
@@ -527,7 +573,7 @@ pub fn reopen(rt: &Runtime, actor: &Actor, dialog_id: DialogId) -> Result<()> {
         }
         Err(e) => return Err(e.into()),
     }
-    db.log_event(
+    tx.log_event(
         Some(dialog.id),
         None,
         Some(actor.id()),
@@ -535,15 +581,25 @@ pub fn reopen(rt: &Runtime, actor: &Actor, dialog_id: DialogId) -> Result<()> {
         &json!({"by_operator_id": actor.id()}),
     )?;
     // Whoever reopens it answers it.
-    if dialog.assigned_operator_id != Some(actor.id()) {
-        db.assign(
+    if dialog.assigned_operator_id != Some(actor.id())
+        && tx.assign(
             dialog.id,
             dialog.assigned_operator_id,
             actor.id(),
             false,
-            Timestamp::now(),
+            now,
+        )?
+    {
+        tx.log_event(
+            Some(dialog.id),
+            None,
+            Some(actor.id()),
+            "assigned",
+            &json!({"operator_id": actor.id(), "reason": "reopened",
+                    "previous_operator_id": dialog.assigned_operator_id}),
         )?;
     }
+    tx.commit()?;
     Ok(())
 }
 
@@ -603,6 +659,13 @@ fn drain_queue(
     Ok(handed)
 }
 
+/// Hands out the queue now (an operator was removed, capacity freed elsewhere).
+pub fn drain_queue_now(rt: &Runtime) -> Result<u64> {
+    let mut db = rt.store.db()?;
+    let settings = settings(&mut db)?;
+    drain_queue(rt, &mut db, &settings, Timestamp::now())
+}
+
 /// How long processed webhook deliveries are remembered (redeliveries stop within a day).
 const DELIVERY_MEMORY_MS: i64 = 7 * 24 * 3600 * 1000;
 
@@ -628,7 +691,8 @@ fn tick_locked(rt: &Runtime, db: &mut Db<PooledConn>, now: Timestamp) -> Result<
     if let Some(minutes) = settings.auto_close_after_minutes {
         let before = Timestamp(now.millis() - i64::from(minutes) * 60_000);
         for dialog_id in db.idle_dialogs(before, 1000)? {
-            if db.close_dialog(dialog_id, now)? {
+            // Still idle at the moment it closes: a message that just came keeps it open.
+            if db.close_dialog_if_idle(dialog_id, before, now)? {
                 db.log_event(
                     Some(dialog_id),
                     None,
@@ -641,8 +705,12 @@ fn tick_locked(rt: &Runtime, db: &mut Db<PooledConn>, now: Timestamp) -> Result<
         }
     }
     let assigned = drain_queue(rt, db, &settings, now)?;
+    let outbox = crate::outbox::run(rt, now)?;
     let pruned = db.prune_deliveries(Timestamp(now.millis() - DELIVERY_MEMORY_MS))?;
-    Ok(json!({"ran": true, "closed": closed, "assigned": assigned, "pruned_deliveries": pruned}))
+    Ok(
+        json!({"ran": true, "closed": closed, "assigned": assigned, "outbox": outbox,
+              "pruned_deliveries": pruned}),
+    )
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@
 mod common;
 mod meta;
 
-use common::ADMIN;
+use common::{flush_outbox, is_temporary, ADMIN};
 use crmchats_fakes::graph::fixture::*;
 use crmchats_fakes::graph::{
     attachment_message, messenger_webhook, text_message, user_message_event, Endpoint,
@@ -539,8 +539,17 @@ fn send_api_errors_are_stored_with_stable_codes() {
         h.graph
             .fail_next(Endpoint::MessengerSend, 400, &api_fixture(PROVIDER, name));
         let message = h.send(dialog_id(&h), &format!("attempt {code}")).unwrap();
-        assert_eq!(message["status"], "failed", "{name}");
+        // A temporary failure waits in the outbox (retried here); the others fail for good.
+        let expected = if is_temporary(code) {
+            "queued"
+        } else {
+            "failed"
+        };
+        assert_eq!(message["status"], expected, "{name}");
         assert_eq!(message["error"]["code"], code, "{name}");
+        if is_temporary(code) {
+            assert_eq!(flush_outbox(&h.app)["outbox"]["sent"], 1);
+        }
     }
     h.graph.fail_next(
         Endpoint::MessengerSend,

@@ -590,20 +590,25 @@ fn chrono_now_plus_minutes(minutes: i64) -> String {
 
 #[test]
 fn only_one_tick_runs_at_a_time_and_if_due_runs_at_most_once_a_minute() {
+    use sha2::Digest;
     let t = Team::new();
-    let outcomes: Vec<Value> = std::thread::scope(|s| {
-        let handles: Vec<_> = (0..6)
-            .map(|_| {
-                let app = &t.h.app;
-                s.spawn(move || app.call("tick", &json!({})).unwrap())
-            })
-            .collect();
-        handles.into_iter().map(|h| h.join().unwrap()).collect()
-    });
-    assert!(outcomes.iter().any(|o| o["ran"] == true), "{outcomes:?}");
-    for o in outcomes.iter().filter(|o| o["ran"] == false) {
-        assert_eq!(o["reason"], "another process is running tick");
-    }
+    // Another web server holds the tenant's tick lock: this one skips its run.
+    let digest = sha2::Sha256::digest(format!("{}.`app_crmchats_schema_versions`:1", t.h.db.name));
+    let hex: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
+    let lock = format!("crmchats_tick_{hex}");
+    let mut other_server = t.h.db.conn();
+    let got: Option<i64> = other_server
+        .exec_first("SELECT GET_LOCK(?, 0)", (&lock,))
+        .unwrap();
+    assert_eq!(got, Some(1));
+    let skipped = t.call("tick", json!({}));
+    assert_eq!(skipped["ran"], false, "{skipped}");
+    assert_eq!(skipped["reason"], "another process is running tick");
+    let _: Option<i64> = other_server
+        .exec_first("SELECT RELEASE_LOCK(?)", (&lock,))
+        .unwrap();
+    assert_eq!(t.call("tick", json!({}))["ran"], true);
+
     let first = t.call("tick", json!({"if_due": true}));
     assert_eq!(first["ran"], true, "{first}");
     let second = t.call("tick", json!({"if_due": true}));
@@ -795,23 +800,35 @@ fn simultaneous_transfers_and_assignments_leave_exactly_one_owner() {
     t.online(MANAGER);
     let d = t.visitor_writes(&text_update(9991, "Гость", "кому достанусь?"));
     assert_eq!(t.assigned(d), Some(MANAGER));
-    std::thread::scope(|s| {
-        for i in 0..8 {
-            let t = &t;
-            s.spawn(move || {
-                let (method, actor, to) = match i % 3 {
-                    0 => ("dialogs.transfer", MANAGER, SECOND_MANAGER),
-                    1 => ("dialogs.assign", ADMIN, MANAGER),
-                    _ => ("dialogs.assign", ADMIN, SECOND_MANAGER),
-                };
-                // Losers get conflict/not_found/forbidden; what matters is the end state.
-                let _ = t.h.call(
-                    method,
-                    json!({"operator_id": actor, "dialog_id": d, "to_operator_id": to}),
-                );
-            });
-        }
+    let outcomes: Vec<Result<(), String>> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..8)
+            .map(|i| {
+                let t = &t;
+                s.spawn(move || {
+                    let (method, actor, to) = match i % 3 {
+                        0 => ("dialogs.transfer", MANAGER, SECOND_MANAGER),
+                        1 => ("dialogs.assign", ADMIN, MANAGER),
+                        _ => ("dialogs.assign", ADMIN, SECOND_MANAGER),
+                    };
+                    t.h.call(
+                        method,
+                        json!({"operator_id": actor, "dialog_id": d, "to_operator_id": to}),
+                    )
+                    .map(|_| ())
+                    .map_err(|e| e.code().to_string())
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
     });
+    assert!(outcomes.iter().any(Result::is_ok), "{outcomes:?}");
+    // A loser raced a change (conflict) or, as the previous owner, no longer sees the dialog.
+    for e in outcomes.iter().filter_map(|o| o.clone().err()) {
+        assert!(
+            ["conflict", "not_found", "forbidden"].contains(&e.as_str()),
+            "{outcomes:?}"
+        );
+    }
     let owner = t.assigned(d).expect("still assigned");
     let owners: Vec<i64> = t
         .h
@@ -823,4 +840,122 @@ fn simultaneous_transfers_and_assignments_leave_exactly_one_owner() {
         )
         .unwrap();
     assert_eq!(owners, vec![owner], "the owner row matches the dialog");
+}
+
+#[test]
+fn crm_users_who_are_not_operators_see_only_what_they_were_invited_to() {
+    let t = Team::new();
+    t.settings(json!({"distribution": "off"}));
+    t.operators(&[SECOND_MANAGER]);
+    let d = t.visitor_writes(&text_update(9601, "Клиент", "секретный вопрос"));
+    // MANAGER is a CRM user but not an operator of the inbox.
+    assert!(t.list(MANAGER, "mine").is_empty());
+    assert_eq!(
+        t.h.app
+            .list_dialogs(&json!({"operator_id": MANAGER, "view": "queue"}))
+            .unwrap_err()
+            .code(),
+        "forbidden"
+    );
+    assert_eq!(
+        t.error(
+            "dialogs.take",
+            json!({"operator_id": MANAGER, "dialog_id": d})
+        ),
+        "forbidden"
+    );
+    assert_eq!(
+        t.error(
+            "messages.list",
+            json!({"operator_id": MANAGER, "dialog_id": d})
+        ),
+        "not_found"
+    );
+    // The client card shows that the dialog exists, not what was said.
+    t.h.db
+        .conn()
+        .query_drop("INSERT INTO app_clientcat (clid, title, identity) VALUES (88, 'ООО Тайна', 1)")
+        .unwrap();
+    let visitor = t.call("dialogs.get", json!({"operator_id": ADMIN, "dialog_id": d}))["dialog"]
+        ["visitor"]["id"]
+        .clone();
+    t.call(
+        "visitors.link",
+        json!({"operator_id": ADMIN, "visitor_id": visitor, "client_id": 88}),
+    );
+    let card = t.call(
+        "clients.dialogs",
+        json!({"operator_id": MANAGER, "client_id": 88}),
+    );
+    let shown = &card["dialogs"][0];
+    assert_eq!(shown["id"], d);
+    assert_eq!(shown["can_open"], false);
+    assert!(shown["last_message"].is_null(), "{shown}");
+    assert!(!card.to_string().contains("секретный"), "{card}");
+    // Invited, they see it.
+    t.call(
+        "dialogs.join",
+        json!({"operator_id": ADMIN, "dialog_id": d, "user_ids": [SECOND_MANAGER]}),
+    );
+    assert_eq!(t.list(SECOND_MANAGER, "mine"), vec![d]);
+    t.call(
+        "dialogs.leave",
+        json!({"operator_id": SECOND_MANAGER, "dialog_id": d}),
+    );
+    assert!(
+        t.list(SECOND_MANAGER, "mine").is_empty(),
+        "a member who joined a queued dialog can leave it"
+    );
+}
+
+#[test]
+fn dialogs_opening_at_once_never_push_an_operator_past_capacity() {
+    let t = Team::new();
+    t.settings(json!({"distribution": "least_busy", "max_open_dialogs_per_operator": 1}));
+    t.operators(&[MANAGER]);
+    t.online(MANAGER);
+    std::thread::scope(|s| {
+        for i in 0..6 {
+            let t = &t;
+            s.spawn(move || {
+                let (status, body) = t.h.post(
+                    t.channel,
+                    tg_headers(),
+                    text_update(9700 + i, "Гость", "одновременно")
+                        .to_string()
+                        .as_bytes(),
+                );
+                assert_eq!(status, 200, "{body}");
+            });
+        }
+    });
+    let assigned: i64 =
+        t.h.db
+            .conn()
+            .query_first(
+                "SELECT COUNT(*) FROM app_crmchats_dialogs WHERE assigned_operator_id IS NOT NULL",
+            )
+            .unwrap()
+            .unwrap();
+    assert_eq!(assigned, 1, "capacity 1 holds under concurrent openings");
+    assert_eq!(t.list(MANAGER, "queue").len(), 5);
+}
+
+#[test]
+fn a_card_made_while_the_dialog_waited_gets_the_operator_who_takes_it_as_owner() {
+    let t = Team::new();
+    t.settings(json!({"auto_add_visitors": "client"}));
+    t.operators(&[MANAGER]);
+    let d = t.visitor_writes(&text_update(9801, "Ожидающий", "есть кто?"));
+    let owner = |t: &Team| -> i64 {
+        t.h.db
+            .conn()
+            .query_first("SELECT iduser FROM app_clientcat ORDER BY clid DESC LIMIT 1")
+            .unwrap()
+            .unwrap()
+    };
+    assert_eq!(owner(&t), 0, "nobody to own it yet");
+    t.online(MANAGER);
+    assert_eq!(t.assigned(d), Some(MANAGER));
+    assert_eq!(owner(&t), MANAGER, "the operator who got the dialog");
 }

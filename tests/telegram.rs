@@ -264,6 +264,15 @@ fn private_text_is_stored_once_even_when_redelivered_and_listed_with_unread() {
     )
     .unwrap();
     assert_eq!(only_dialog(&h)["unread"], 0);
+    assert!(
+        h.dialogs(MANAGER).is_empty(),
+        "a CRM user who is not an operator does not see the queue"
+    );
+    h.call(
+        "operators.add",
+        json!({"operator_id": ADMIN, "user_ids": [MANAGER]}),
+    )
+    .unwrap();
     assert_eq!(h.dialogs(MANAGER)[0]["unread"], 1, "unread is per operator");
 }
 
@@ -804,19 +813,32 @@ fn provider_errors_are_stored_as_failed_messages_with_stable_codes() {
         ("error_429_retry_after", 429, "rate_limited"),
         ("error_403_bot_blocked", 403, "visitor_blocked"),
     ];
+    let mut rate_limited = Value::Null;
     for (fixture_name, status, code) in cases {
         h.tg.fail_next("sendMessage", status, &api_fixture(fixture_name));
         let message = h.send(dialog_id, &format!("attempt {code}"));
-        assert_eq!(message["status"], "failed", "{fixture_name}");
+        // A temporary failure waits in the outbox with its reason; the others fail for good.
+        let expected = if is_temporary(code) {
+            "queued"
+        } else {
+            "failed"
+        };
+        assert_eq!(message["status"], expected, "{fixture_name}");
         assert_eq!(message["error"]["code"], code, "{fixture_name}");
         assert!(message["external_id"].is_null());
+        if is_temporary(code) {
+            rate_limited = message;
+            let tick = flush_outbox(&h.app);
+            assert_eq!(tick["outbox"]["sent"], 1, "{tick}");
+        }
     }
     let all = h.messages(dialog_id);
-    assert_eq!(all.len(), 5, "every failed reply is kept");
-    let rate_limited = all
-        .iter()
-        .find(|m| m["error"]["code"] == "rate_limited")
-        .unwrap();
+    assert_eq!(all.len(), 5, "every reply is kept");
+    assert_eq!(
+        all.iter().filter(|m| m["status"] == "failed").count(),
+        3,
+        "{all:?}"
+    );
     assert_eq!(rate_limited["error"]["retry_after"], 35);
     assert!(rate_limited["error"]["message"]
         .as_str()
@@ -881,7 +903,7 @@ fn attachment_paths_must_be_regular_files() {
 }
 
 #[test]
-fn a_down_provider_keeps_the_reply_as_failed_provider_unavailable() {
+fn a_down_provider_keeps_replies_in_the_outbox_and_tick_sends_them_in_order_once_it_recovers() {
     let h = Harness::new();
     let id = h.telegram_channel();
     h.post_fixture(id, "private_text");
@@ -891,10 +913,40 @@ fn a_down_provider_keeps_the_reply_as_failed_provider_unavailable() {
         502,
         "<html><body>502 Bad Gateway</body></html>",
     );
-    let message = h.send(dialog_id, "hello?");
-    assert_eq!(message["status"], "failed");
-    assert_eq!(message["error"]["code"], "provider_unavailable");
-    assert_eq!(h.db.count("messages"), 2);
+    let first = h.send(dialog_id, "hello?");
+    assert_eq!(first["status"], "queued");
+    assert_eq!(first["error"]["code"], "provider_unavailable");
+    assert!(
+        first["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("trying again at"),
+        "{first}"
+    );
+    // The next reply waits behind the first: the visitor gets them in order.
+    let second = h.send(dialog_id, "are you there?");
+    assert_eq!(second["status"], "queued");
+    assert_eq!(h.tg.calls("sendMessage").len(), 1, "not sent out of order");
+    // Not due yet: a tick now sends nothing.
+    let tick = h.call("tick", json!({})).unwrap();
+    assert_eq!(tick["outbox"]["sent"], 0, "{tick}");
+
+    let tick = flush_outbox(&h.app);
+    assert_eq!(tick["outbox"]["sent"], 2, "{tick}");
+    let sent = h.messages(dialog_id);
+    assert!(sent[1..].iter().all(|m| m["status"] == "sent"), "{sent:?}");
+    assert!(sent[1]["error"].is_null(), "the earlier failure is cleared");
+    let calls: Vec<String> =
+        h.tg.calls("sendMessage")
+            .iter()
+            .filter_map(|c| c.param("text"))
+            .collect();
+    assert_eq!(
+        calls,
+        vec!["hello?", "hello?", "are you there?"],
+        "retried, then in order"
+    );
+    assert_eq!(h.db.count("messages"), 3);
 }
 
 #[test]
@@ -1118,7 +1170,7 @@ fn a_channel_proxy_carries_its_calls_socks5_with_credentials_and_http() {
     // With the proxy gone, the channel's calls fail: they never bypass it.
     drop(socks);
     let refused = h.send(dialog_id, "proxy down");
-    assert_eq!(refused["status"], "failed");
+    assert_eq!(refused["status"], "queued", "kept for a retry");
     assert_eq!(refused["error"]["code"], "provider_unavailable");
 
     let http = HttpConnectProxy::start();
@@ -1131,6 +1183,8 @@ fn a_channel_proxy_carries_its_calls_socks5_with_credentials_and_http() {
         http.requests_seen() >= 1,
         "check and setWebhook went through the HTTP proxy"
     );
+    // The reply that waited goes first, through the new proxy, then the new one.
+    assert_eq!(flush_outbox(&h.app)["outbox"]["sent"], 1);
     assert_eq!(h.send(dialog_id, "via http proxy")["status"], "sent");
 
     let bad = Socks5Proxy::start(Some(("tg".into(), "right".into())));

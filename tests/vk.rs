@@ -3,7 +3,9 @@
 
 mod common;
 
-use common::{repo_path, TempDir, TestDb, ADMIN};
+use common::{
+    flush_outbox, is_temporary, repo_path, test_config, TempDir, TestDb, ADMIN, PUBLIC_BASE_URL,
+};
 use crmchats::api::Crmchats;
 use crmchats::providers::vk::random_id_for;
 use crmchats_fakes::vk::{FakeVk, VkUser, CONFIRMATION_CODE, FIXTURE_SECRET, FIXTURE_TOKEN};
@@ -26,13 +28,12 @@ impl Vk {
         let db = TestDb::create();
         let vk = FakeVk::start(FIXTURE_TOKEN);
         let storage = TempDir::new("vk-storage");
-        let config = json!({
-            "database_url": db.url,
-            "storage_dir": storage.0,
-            "public_base_url": "https://crm.example.test/plugins/crmchats",
-            "providers": {"vk": {"api_base": vk.base_url()}},
-            "http_timeout_secs": 5,
-        });
+        let config = test_config(
+            &db,
+            &storage,
+            PUBLIC_BASE_URL,
+            json!({"vk": {"api_base": vk.base_url()}}),
+        );
         let app = Crmchats::open(&config).expect("the library opens on the test database");
         Vk {
             db,
@@ -667,6 +668,7 @@ fn a_retried_send_with_the_same_key_reaches_the_visitor_once() {
     let ctx = ProviderContext {
         channel_id: 3,
         account_id: Some(GROUP),
+        account_name: None,
         token: FIXTURE_TOKEN,
         settings: &settings,
         webhook_secret: FIXTURE_SECRET,
@@ -764,7 +766,7 @@ fn an_operator_deletes_a_sent_message_for_everybody() {
 }
 
 #[test]
-fn vk_errors_in_http_200_bodies_are_failed_messages_with_stable_codes() {
+fn vk_errors_in_http_200_bodies_map_to_stable_codes_and_temporary_ones_are_retried() {
     let h = Vk::new();
     let (_, dialog_id) = h.with_dialog();
     let cases = [
@@ -776,14 +778,25 @@ fn vk_errors_in_http_200_bodies_are_failed_messages_with_stable_codes() {
     for (fixture_name, code) in cases {
         h.vk.fail_next_raw("messages.send", 200, &api_fixture(fixture_name));
         let message = h.send(dialog_id, &format!("attempt {code}"));
-        assert_eq!(message["status"], "failed", "{fixture_name}");
+        // A temporary failure waits in the outbox (retried below); the others fail for good.
+        let expected = if is_temporary(code) {
+            "queued"
+        } else {
+            "failed"
+        };
+        assert_eq!(message["status"], expected, "{fixture_name}");
         assert_eq!(message["error"]["code"], code, "{fixture_name}");
         assert!(message["external_id"].is_null());
+        if is_temporary(code) {
+            assert_eq!(flush_outbox(&h.app)["outbox"]["sent"], 1);
+        }
     }
     assert_eq!(h.visitor_blocked(VISITOR), Some(1), "901 marks the visitor");
     h.vk.fail_next_raw("messages.send", 502, "<html>Bad Gateway</html>");
     let message = h.send(dialog_id, "front down");
+    assert_eq!(message["status"], "queued");
     assert_eq!(message["error"]["code"], "provider_unavailable");
+    assert_eq!(flush_outbox(&h.app)["outbox"]["sent"], 1);
     h.vk.fail_next("messages.send", 9);
     let message = h.send(dialog_id, "flood");
     assert_eq!(message["error"]["code"], "rate_limited");

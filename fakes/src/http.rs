@@ -468,6 +468,94 @@ pub fn header(name: &str, value: &str) -> tiny_http::Header {
         .expect("header names and values of the fakes are ASCII")
 }
 
+/// A webhook request about to leave a fake.
+#[derive(Clone, Debug)]
+pub struct WebhookDelivery {
+    pub url: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl WebhookDelivery {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(field, _)| field.eq_ignore_ascii_case(name))
+            .map(|(_, value)| value.as_str())
+    }
+}
+
+/// Where a fake's webhook requests go instead of HTTP (an in-process receiver: the registered
+/// URL is the public one); answers (status, body).
+pub type WebhookRoute = Arc<dyn Fn(&WebhookDelivery) -> io::Result<(u16, String)> + Send + Sync>;
+
+/// How long a webhook delivery may take before a fake gives up on it.
+const WEBHOOK_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(15);
+/// Webhook response bodies are kept for display only; longer ones are cut.
+const MAX_WEBHOOK_BODY: u64 = 64 * 1024;
+
+/// Delivers a webhook request: to `route` when one is set, else POSTed over HTTP without a proxy
+/// from the environment (the receiver is local). Returns the receiver's status and body.
+pub fn send_webhook(
+    delivery: &WebhookDelivery,
+    route: Option<&WebhookRoute>,
+) -> io::Result<(u16, String)> {
+    if let Some(route) = route {
+        return route(delivery);
+    }
+    let agent = ureq::Agent::config_builder()
+        .proxy(None)
+        .http_status_as_error(false)
+        .timeout_global(Some(WEBHOOK_TIMEOUT))
+        .max_redirects(0)
+        .build()
+        .new_agent();
+    let mut post = agent.post(&delivery.url);
+    for (name, value) in &delivery.headers {
+        post = post.header(name, value);
+    }
+    let mut response = post.send(&delivery.body[..]).map_err(io::Error::other)?;
+    let status = response.status().as_u16();
+    let mut text = Vec::new();
+    let _ = response
+        .body_mut()
+        .as_reader()
+        .take(MAX_WEBHOOK_BODY)
+        .read_to_end(&mut text);
+    Ok((status, String::from_utf8_lossy(&text).into_owned()))
+}
+
+/// Files a fake serves at `<base>/media/<n>/<name>`: what the media URLs of its webhooks point
+/// at (messengers give media as links).
+#[derive(Default)]
+pub struct MediaFiles {
+    files: std::collections::HashMap<String, (String, Arc<Vec<u8>>)>,
+    next: u64,
+}
+
+impl MediaFiles {
+    /// Serves `bytes` and returns their URL, which ends with `name`.
+    pub fn add(&mut self, base_url: &str, name: &str, mime: &str, bytes: Vec<u8>) -> String {
+        self.next += 1;
+        let path = format!("{}/{}", self.next, percent_encode(name));
+        self.files
+            .insert(path.clone(), (mime.to_string(), Arc::new(bytes)));
+        format!("{base_url}/media/{path}")
+    }
+
+    /// The answer to `GET /media/<path>`.
+    pub fn response(&self, path: &str) -> tiny_http::Response<Cursor<Vec<u8>>> {
+        let file = self.files.get(path).or_else(|| {
+            self.files
+                .get(&percent_encode(&percent_decode(path, false)))
+        });
+        match file {
+            Some((mime, bytes)) => raw_response(200, mime, bytes.as_ref().clone()),
+            None => raw_response(404, "text/plain", b"Not Found".to_vec()),
+        }
+    }
+}
+
 /// A tiny_http server on a background thread; every request is handled on its own thread so a
 /// scripted delay does not hold up other requests. Dropping the handle stops accepting.
 pub struct BackgroundServer {

@@ -13,7 +13,7 @@ use crate::error::{Error, Result};
 use crate::model::{MessageId, OperatorId};
 use mysql::PooledConn;
 
-use crate::store::{AttachmentRow, Db, EventRow, MessageRow};
+use crate::store::{AttachmentRow, Db, EventRow, MessageRow, Viewer};
 use crate::team;
 use crate::widget::{self, Upload};
 
@@ -115,20 +115,13 @@ impl Crmchats {
         loop {
             let (top_m, top_e) = db.latest_ids()?;
             if top_m > after_m || top_e > after_e {
-                let messages = db.messages_for_operator(
-                    after_m,
-                    top_m,
-                    actor.id(),
-                    actor.is_admin(),
-                    POLL_LIMIT,
-                )?;
-                let events = db.events_for_operator(
-                    after_e,
-                    top_e,
-                    actor.id(),
-                    actor.is_admin(),
-                    POLL_LIMIT,
-                )?;
+                let viewer = Viewer {
+                    id: actor.id(),
+                    is_admin: actor.is_admin(),
+                    is_operator: actor.is_operator,
+                };
+                let messages = db.messages_for_operator(after_m, top_m, viewer, POLL_LIMIT)?;
+                let events = db.events_for_operator(after_e, top_e, viewer, POLL_LIMIT)?;
                 // A full page stops the cursor at its last row, so the rest comes next time.
                 after_m = match messages.last() {
                     Some(last) if messages.len() == POLL_LIMIT => last.id,

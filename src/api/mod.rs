@@ -18,8 +18,8 @@ use crate::error::{Error, Result};
 use crate::http::validate_proxy;
 use crate::ingest::{self, IncomingWebhook};
 use crate::model::{
-    AccountInfo, Channel, ChannelActivity, ChannelType, DialogId, MessageStatus, OperatorId,
-    WebhookState,
+    mime_for_name, AccountInfo, Channel, ChannelActivity, ChannelType, DialogId, MessageStatus,
+    OperatorId, WebhookState,
 };
 use crate::outbound::{self, AttachmentSource, Author, OutgoingAttachment, Reply};
 use crate::providers::{constant_time_eq, provider_for, supported, FieldKind, Provider};
@@ -288,6 +288,19 @@ impl Crmchats {
                 let message = self.rt.store.db()?.message(p.message_id)?;
                 Ok(json!({"message": self.message_json(&message, &[])}))
             }
+            "messages.resend" => {
+                let p: MessageOperatorJson = parse(method, params)?;
+                let mut db = self.rt.store.db()?;
+                let actor = team::actor(&mut db, p.operator_id)?;
+                let message = db.message(p.message_id)?;
+                team::visible_dialog(&mut db, &actor, message.dialog_id)?;
+                drop(db);
+                crate::outbox::resend(&self.rt, p.message_id)?;
+                let mut db = self.rt.store.db()?;
+                let message = db.message(p.message_id)?;
+                let attachments = db.attachments_of(&[message.id])?;
+                Ok(json!({"message": self.message_json(&message, &attachments)}))
+            }
             "dialogs.get" => {
                 let p: DialogOperatorJson = parse(method, params)?;
                 let mut db = self.rt.store.db()?;
@@ -459,6 +472,13 @@ impl Crmchats {
         let actor = team::actor(&mut db, r.operator_id)?;
         let view = match r.view.as_deref() {
             None if actor.is_admin() => DialogView::All,
+            // CRM users who are not operators see only dialogs they were invited to.
+            None if !actor.is_operator => DialogView::Mine,
+            Some("queue") if !actor.is_operator && !actor.is_admin() => {
+                return Err(Error::Forbidden(
+                    "the queue is for the inbox's operators".into(),
+                ))
+            }
             None => DialogView::Available,
             Some("mine") => DialogView::Mine,
             Some("queue") => DialogView::Queue,
@@ -1106,31 +1126,6 @@ fn outgoing_attachment(i: usize, a: AttachmentJson) -> Result<OutgoingAttachment
         .filter(|m| m.contains('/'))
         .unwrap_or_else(|| mime_for_name(&name).to_string());
     Ok(OutgoingAttachment { source, name, mime })
-}
-
-fn mime_for_name(name: &str) -> &'static str {
-    let ext = name
-        .rsplit('.')
-        .next()
-        .unwrap_or_default()
-        .to_ascii_lowercase();
-    match ext.as_str() {
-        "jpg" | "jpeg" => "image/jpeg",
-        "png" => "image/png",
-        "gif" => "image/gif",
-        "webp" => "image/webp",
-        "pdf" => "application/pdf",
-        "txt" => "text/plain",
-        "mp4" => "video/mp4",
-        "ogg" | "oga" => "audio/ogg",
-        "mp3" => "audio/mpeg",
-        "doc" => "application/msword",
-        "docx" => "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-        "xls" => "application/vnd.ms-excel",
-        "xlsx" => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        "zip" => "application/zip",
-        _ => "application/octet-stream",
-    }
 }
 
 fn encode_cursor(at: Timestamp, id: DialogId) -> String {

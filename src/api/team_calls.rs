@@ -211,10 +211,23 @@ impl Crmchats {
             let mut removed = 0;
             for id in &p.user_ids {
                 removed += u64::from(db.remove_operator(*id)?);
+                // Their open dialogs go back to the queue, to be handed to someone else.
+                for dialog_id in db.unassign_operator(*id)? {
+                    db.log_event(
+                        Some(dialog_id),
+                        None,
+                        Some(p.operator_id),
+                        "unassigned",
+                        &json!({"operator_id": id, "reason": "operator_removed"}),
+                    )?;
+                }
             }
             removed
         };
         drop(db);
+        if method == "operators.remove" {
+            team::drain_queue_now(&self.rt)?;
+        }
         let mut list = self.operators_list()?;
         list["changed"] = json!(changed);
         Ok(list)
@@ -403,8 +416,15 @@ impl Crmchats {
             // own rules still decide who may answer in it.
             if let Some(state) = db.dialog_state(id)? {
                 let row = db.dialog(id, actor.id())?;
+                let visible = team::can_see(&actor, &state);
                 let mut d = self.dialog_json(&row, &state.member_ids);
-                d["can_open"] = json!(team::can_see(&actor, &state));
+                if !visible {
+                    // That it exists, on which channel and in which state; not what was said.
+                    d["last_message"] = Value::Null;
+                    d["visitor"]["username"] = Value::Null;
+                    d["unread"] = json!(0);
+                }
+                d["can_open"] = json!(visible);
                 dialogs.push(d);
             }
         }

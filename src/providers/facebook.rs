@@ -9,9 +9,10 @@ use serde_json::{json, Map, Value};
 use ureq::unversioned::multipart::{Form, Part};
 
 use super::graph::{self, GraphError};
+use super::send_in_parts;
 use super::{
-    Capabilities, DownloadedFile, FieldKind, HttpReply, OutgoingFile, ParsedWebhook, Provider,
-    ProviderContext, ProviderError, SettingField, UserInfo, WebhookError, WebhookHealth,
+    location_text, Capabilities, DownloadedFile, FieldKind, HttpReply, OutgoingFile, ParsedWebhook,
+    Provider, ProviderContext, ProviderError, SettingField, UserInfo, WebhookError, WebhookHealth,
     WebhookRequest,
 };
 use crate::model::{
@@ -131,9 +132,7 @@ fn attachments_of(message: &Value, text: &mut String) -> Vec<InboundFile> {
                 let lat = payload.pointer("/coordinates/lat").and_then(Value::as_f64);
                 let lon = payload.pointer("/coordinates/long").and_then(Value::as_f64);
                 if let (Some(lat), Some(lon)) = (lat, lon) {
-                    add_line(format!(
-                        "📍 {lat:.6}, {lon:.6} https://maps.google.com/?q={lat:.6},{lon:.6}"
-                    ));
+                    add_line(location_text(lat, lon));
                 }
             }
             // Shared links arrive as `fallback` with a title and a URL.
@@ -497,22 +496,8 @@ impl Provider for Facebook {
         idempotency_key: &str,
     ) -> Result<SentMessage, ProviderError> {
         let to = psid(to)?;
-        let mut first = None;
-        let chunks = graph::split_chars(text, MAX_TEXT);
-        let split = chunks.len() > 1;
-        for (n, chunk) in chunks.into_iter().enumerate() {
-            // One key per part of a split text (`<key>.<n>`), as the core's keys go.
-            let key = if split {
-                format!("{idempotency_key}.{n}")
-            } else {
-                idempotency_key.to_string()
-            };
-            let id =
-                self.send_message(ctx, to, json!({"text": chunk, "metadata": metadata(&key)}))?;
-            first.get_or_insert(id);
-        }
-        Ok(SentMessage {
-            external_id: first.unwrap_or_default(),
+        send_in_parts(text, MAX_TEXT, idempotency_key, |key, part| {
+            self.send_message(ctx, to, json!({"text": part, "metadata": metadata(key)}))
         })
     }
 
@@ -656,6 +641,7 @@ mod tests {
         let ctx = ProviderContext {
             channel_id: 1,
             account_id: Some("104857392011234"),
+            account_name: None,
             token: "EAAVfakeSharedPageToken0123456789",
             settings,
             webhook_secret: "",

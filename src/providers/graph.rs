@@ -3,13 +3,13 @@
 //! envelope, the `X-Hub-Signature-256` check over the raw body, the `hub.challenge` GET, and
 //! streaming a file with a size limit.
 
-use std::io::{Read, Write};
+use std::io::Write;
 
 use serde_json::Value;
 
 use super::{
-    constant_time_eq, hmac_sha256_matches, DownloadedFile, HttpReply, ProviderContext,
-    ProviderError, WebhookError, WebhookRequest,
+    constant_time_eq, download_request, hmac_sha256_matches, DownloadedFile, HttpReply,
+    ProviderContext, ProviderError, WebhookError, WebhookRequest,
 };
 use crate::http::DOWNLOAD_TIMEOUT;
 
@@ -313,14 +313,7 @@ pub fn verify_signature(
 
 /// The webhook body as JSON, refusing anything else.
 pub fn parse_body(request: &WebhookRequest, object: &str) -> Result<Option<Value>, WebhookError> {
-    if request.method != "POST" {
-        return Err(WebhookError::Malformed(format!(
-            "Meta posts events; got {}",
-            request.method
-        )));
-    }
-    let body: Value = serde_json::from_slice(request.body)
-        .map_err(|e| WebhookError::Malformed(format!("body is not JSON: {e}")))?;
+    let body = request.json_post("Meta")?;
     // Another product of the same app (Instagram, page feed) is acknowledged and ignored.
     Ok((body.get("object").and_then(Value::as_str) == Some(object)).then_some(body))
 }
@@ -338,42 +331,18 @@ pub fn download(
             "`{url}` is not a downloadable URL"
         )));
     }
-    let mut request = ctx
-        .agent
-        .get(url)
-        .config()
-        .timeout_global(Some(DOWNLOAD_TIMEOUT))
-        .build();
+    let mut request = ctx.agent.get(url);
     if bearer {
         request = request.header("Authorization", &format!("Bearer {}", ctx.token));
     }
-    let mut response = request.call()?;
-    let status = response.status().as_u16();
-    if status != 200 {
-        return Err(match status {
-            401 => ProviderError::Unauthorized(format!("download refused: HTTP {status}")),
-            // Signed CDN URLs expire; the messenger no longer serves the file.
-            403 | 404 | 410 => {
-                ProviderError::Rejected(format!("the file is no longer available (HTTP {status})"))
-            }
-            _ => ProviderError::Unavailable(format!("download failed: HTTP {status}")),
-        });
-    }
-    // Read one byte past the limit to notice an oversized body.
-    let mut reader = response
-        .body_mut()
-        .with_config()
-        .limit(limit + 1)
-        .reader()
-        .take(limit + 1);
-    let copied = std::io::copy(&mut reader, sink)
-        .map_err(|e| ProviderError::Unavailable(format!("download: {e}")))?;
-    if copied > limit {
-        return Err(ProviderError::FileTooLarge {
-            size: copied,
-            limit,
-        });
-    }
+    let copied = download_request(request, limit, sink, |status| match status {
+        401 => ProviderError::Unauthorized(format!("download refused: HTTP {status}")),
+        // Signed CDN URLs expire; the messenger no longer serves the file.
+        403 | 404 | 410 => {
+            ProviderError::Rejected(format!("the file is no longer available (HTTP {status})"))
+        }
+        _ => ProviderError::Unavailable(format!("download failed: HTTP {status}")),
+    })?;
     Ok(DownloadedFile {
         size: copied,
         suggested_name: None,
@@ -400,15 +369,6 @@ pub fn mime_extension(mime: &str) -> &'static str {
     }
 }
 
-/// Splits a text into chunks of at most `max` characters.
-pub fn split_chars(text: &str, max: usize) -> Vec<String> {
-    let chars: Vec<char> = text.chars().collect();
-    if chars.is_empty() {
-        return vec![String::new()];
-    }
-    chars.chunks(max).map(|c| c.iter().collect()).collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -428,6 +388,7 @@ mod tests {
         ProviderContext {
             channel_id: 1,
             account_id: None,
+            account_name: None,
             token: "t",
             settings,
             webhook_secret: "",

@@ -3,20 +3,23 @@
 //! Providers speak HTTP to their messenger and turn webhooks into [`InboundEvent`]s. They know
 //! nothing of MySQL or of the C ABI: everything they need arrives in a [`ProviderContext`].
 
+pub mod chatapi;
 pub mod facebook;
 pub mod graph;
 pub mod telegram;
+pub mod viber;
 pub mod vk;
 pub mod whatsapp_cloud;
 pub mod widget;
 
 use std::collections::BTreeMap;
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::Path;
 
 use serde::Serialize;
 use serde_json::{Map, Value};
 
+use crate::http::DOWNLOAD_TIMEOUT;
 use crate::model::{
     AccountInfo, ChannelType, InboundEvent, InboundFile, SentMessage, VisitorProfile,
 };
@@ -26,6 +29,8 @@ pub struct ProviderContext<'a> {
     pub channel_id: i64,
     /// The bot / page / number id "Check" found (None before the first check).
     pub account_id: Option<&'a str>,
+    /// The bot / page name "Check" found (Viber signs every message with it).
+    pub account_name: Option<&'a str>,
     /// The channel's main credential: the form field named `token`.
     pub token: &'a str,
     pub settings: &'a Map<String, Value>,
@@ -45,6 +50,18 @@ pub struct WebhookRequest<'a> {
 }
 
 impl WebhookRequest<'_> {
+    /// The body of a POSTed JSON webhook; `messenger` names who posts them, for the error.
+    pub fn json_post(&self, messenger: &str) -> Result<Value, WebhookError> {
+        if self.method != "POST" {
+            return Err(WebhookError::Malformed(format!(
+                "{messenger} posts its webhooks; got {}",
+                self.method
+            )));
+        }
+        serde_json::from_slice(self.body)
+            .map_err(|e| WebhookError::Malformed(format!("body is not JSON: {e}")))
+    }
+
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .get(&name.to_ascii_lowercase())
@@ -356,11 +373,12 @@ pub trait Provider: Send + Sync {
 pub fn provider_for(kind: ChannelType) -> Option<&'static dyn Provider> {
     match kind {
         ChannelType::Telegram => Some(&telegram::Telegram),
+        ChannelType::Viber => Some(&viber::Viber),
         ChannelType::Vk => Some(&vk::Vk),
         ChannelType::Facebook => Some(&facebook::Facebook),
         ChannelType::WhatsappCloud => Some(&whatsapp_cloud::WhatsappCloud),
+        ChannelType::Chatapi => Some(&chatapi::ChatApi),
         ChannelType::Widget => Some(&widget::Widget),
-        _ => None,
     }
 }
 
@@ -394,6 +412,121 @@ pub fn hmac_sha256_matches(key: &[u8], data: &[u8], given_hex: &str) -> bool {
         hmac_sha256_hex(key, data).as_bytes(),
         given_hex.trim().to_ascii_lowercase().as_bytes(),
     )
+}
+
+/// Streams the file at `url` into `sink` (GET, the download timeout), refusing more than `limit`
+/// bytes; `refused` turns a status other than 200 into the messenger's error. Returns the size.
+pub fn download_url(
+    agent: &ureq::Agent,
+    url: &str,
+    limit: u64,
+    sink: &mut dyn Write,
+    refused: impl FnOnce(u16) -> ProviderError,
+) -> Result<u64, ProviderError> {
+    download_request(agent.get(url), limit, sink, refused)
+}
+
+/// [`download_url`] for a GET the caller prepared (an `Authorization` header, say).
+pub fn download_request(
+    request: ureq::RequestBuilder<ureq::typestate::WithoutBody>,
+    limit: u64,
+    sink: &mut dyn Write,
+    refused: impl FnOnce(u16) -> ProviderError,
+) -> Result<u64, ProviderError> {
+    let mut response = request
+        .config()
+        .timeout_global(Some(DOWNLOAD_TIMEOUT))
+        .build()
+        .call()?;
+    let status = response.status().as_u16();
+    if status != 200 {
+        return Err(refused(status));
+    }
+    // Read one byte past the limit to notice an oversized body.
+    let mut reader = response
+        .body_mut()
+        .with_config()
+        .limit(limit + 1)
+        .reader()
+        .take(limit + 1);
+    let copied = std::io::copy(&mut reader, sink)
+        .map_err(|e| ProviderError::Unavailable(format!("download: {e}")))?;
+    if copied > limit {
+        return Err(ProviderError::FileTooLarge {
+            size: copied,
+            limit,
+        });
+    }
+    Ok(copied)
+}
+
+/// A text cut into parts of at most `max` characters (never inside a character); one empty part
+/// for an empty text.
+pub fn split_chars(text: &str, max: usize) -> Vec<String> {
+    let chars: Vec<char> = text.chars().collect();
+    if chars.is_empty() {
+        return vec![String::new()];
+    }
+    chars.chunks(max).map(|c| c.iter().collect()).collect()
+}
+
+/// Sends a text longer than the messenger takes as several messages, in order, each under a key
+/// of its own (the first part keeps `key`, later ones `<key>.<n>`, the same on every retry); the
+/// first part's id stands for the whole message.
+pub fn send_in_parts(
+    text: &str,
+    max_chars: usize,
+    key: &str,
+    mut send: impl FnMut(&str, &str) -> Result<String, ProviderError>,
+) -> Result<SentMessage, ProviderError> {
+    let mut first = None;
+    for (n, part) in split_chars(text, max_chars).iter().enumerate() {
+        let part_key = match n {
+            0 => key.to_string(),
+            _ => format!("{key}.{n}"),
+        };
+        let id = send(&part_key, part)?;
+        first.get_or_insert(id);
+    }
+    Ok(SentMessage {
+        external_id: first.unwrap_or_default(),
+    })
+}
+
+/// Refuses a file above the messenger's limit before anything is uploaded.
+pub fn ensure_fits(file: &OutgoingFile, limit: u64) -> Result<(), ProviderError> {
+    if file.size > limit {
+        return Err(ProviderError::FileTooLarge {
+            size: file.size,
+            limit,
+        });
+    }
+    Ok(())
+}
+
+/// A shared location as the inbox shows it: coordinates and a map link.
+pub fn location_text(lat: f64, lon: f64) -> String {
+    format!("📍 {lat:.6}, {lon:.6} https://maps.google.com/?q={lat:.6},{lon:.6}")
+}
+
+/// `text` with `line` appended on a line of its own (or `line` alone).
+pub fn append_line(text: String, line: &str) -> String {
+    if text.is_empty() {
+        line.to_string()
+    } else {
+        format!("{text}\n{line}")
+    }
+}
+
+/// A phone number as `+<digits>` (messengers may omit the `+` or add spaces); unchanged when it
+/// has no digits.
+pub fn normalize_phone(phone: &str) -> String {
+    let digits: String = phone.chars().filter(|c| c.is_ascii_digit()).collect();
+    if digits.is_empty() {
+        phone.to_string()
+    } else {
+        format!("+{digits}")
+    }
 }
 
 /// Compares secrets without leaking where they differ through timing.

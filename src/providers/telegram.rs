@@ -1,17 +1,17 @@
 //! Telegram Bot API: webhooks authenticated by `X-Telegram-Bot-Api-Secret-Token`, JSON calls to
 //! `<api_base>/bot<TOKEN>/<method>`, uploads as multipart, downloads through `getFile`.
 
-use std::io::{Read, Write};
+use std::io::Write;
 
 use serde_json::{json, Map, Value};
 use ureq::unversioned::multipart::{Form, Part};
 
 use super::{
-    constant_time_eq, Capabilities, DownloadedFile, FieldKind, OutgoingFile, ParsedWebhook,
-    Provider, ProviderContext, ProviderError, SettingField, UserInfo, WebhookError, WebhookHealth,
-    WebhookRequest,
+    append_line, constant_time_eq, download_url, location_text, normalize_phone, Capabilities,
+    DownloadedFile, FieldKind, OutgoingFile, ParsedWebhook, Provider, ProviderContext,
+    ProviderError, SettingField, UserInfo, WebhookError, WebhookHealth, WebhookRequest,
 };
-use crate::http::DOWNLOAD_TIMEOUT;
+use super::{ensure_fits, send_in_parts};
 use crate::model::{
     AccountInfo, AttachmentKind, ChannelType, InboundEvent, InboundFile, InboundMessage,
     SentMessage, VisitorProfile,
@@ -130,6 +130,7 @@ fn profile_of(user: &Value) -> Option<VisitorProfile> {
         username: str_field(user, "username"),
         phone: None,
         language: str_field(user, "language_code"),
+        avatar: None,
     })
 }
 
@@ -243,12 +244,7 @@ fn content_of(msg: &Value, profile: &mut VisitorProfile) -> (String, Vec<Inbound
             .get("longitude")
             .and_then(Value::as_f64)
             .unwrap_or_default();
-        let place = format!("📍 {lat:.6}, {lon:.6} https://maps.google.com/?q={lat:.6},{lon:.6}");
-        text = if text.is_empty() {
-            place
-        } else {
-            format!("{text}\n{place}")
-        };
+        text = append_line(text, &location_text(lat, lon));
     }
     if let Some(contact) = msg.get("contact") {
         let phone = str_field(contact, "phone_number").unwrap_or_default();
@@ -270,24 +266,9 @@ fn content_of(msg: &Value, profile: &mut VisitorProfile) -> (String, Vec<Inbound
         {
             profile.phone = Some(normalize_phone(&phone));
         }
-        let line = format!("☎ {name} {phone}").trim().to_string();
-        text = if text.is_empty() {
-            line
-        } else {
-            format!("{text}\n{line}")
-        };
+        text = append_line(text, format!("☎ {name} {phone}").trim());
     }
     (text, files)
-}
-
-/// Telegram may omit the leading `+` of a shared phone number.
-fn normalize_phone(phone: &str) -> String {
-    let digits: String = phone.chars().filter(|c| c.is_ascii_digit()).collect();
-    if digits.is_empty() {
-        phone.to_string()
-    } else {
-        format!("+{digits}")
-    }
 }
 
 fn is_private(msg: &Value) -> bool {
@@ -410,14 +391,7 @@ impl Provider for Telegram {
         _ctx: &ProviderContext,
         request: &WebhookRequest,
     ) -> Result<ParsedWebhook, WebhookError> {
-        if request.method != "POST" {
-            return Err(WebhookError::Malformed(format!(
-                "Telegram posts updates; got {}",
-                request.method
-            )));
-        }
-        let update: Value = serde_json::from_slice(request.body)
-            .map_err(|e| WebhookError::Malformed(format!("body is not JSON: {e}")))?;
+        let update = request.json_post("Telegram")?;
         let update_id = update
             .get("update_id")
             .and_then(Value::as_i64)
@@ -508,25 +482,20 @@ impl Provider for Telegram {
         ctx: &ProviderContext,
         to: &str,
         text: &str,
-        _idempotency_key: &str,
+        idempotency_key: &str,
     ) -> Result<SentMessage, ProviderError> {
         let chat_id = Self::chat_id(to)?;
-        let mut first = None;
-        // Longer texts go out as several messages, split on character boundaries.
-        for chunk in split_chars(text, MAX_TEXT) {
+        send_in_parts(text, MAX_TEXT, idempotency_key, |_, part| {
             let result = self.call(
                 ctx,
                 "sendMessage",
-                json!({"chat_id": chat_id, "text": chunk}),
+                json!({"chat_id": chat_id, "text": part}),
             )?;
             let id = result
                 .get("message_id")
                 .and_then(Value::as_i64)
                 .unwrap_or_default();
-            first.get_or_insert(id);
-        }
-        Ok(SentMessage {
-            external_id: format!("{chat_id}:{}", first.unwrap_or_default()),
+            Ok(format!("{chat_id}:{id}"))
         })
     }
 
@@ -539,12 +508,7 @@ impl Provider for Telegram {
         _idempotency_key: &str,
     ) -> Result<SentMessage, ProviderError> {
         let chat_id = Self::chat_id(to)?;
-        if file.size > MAX_UPLOAD {
-            return Err(ProviderError::FileTooLarge {
-                size: file.size,
-                limit: MAX_UPLOAD,
-            });
-        }
+        ensure_fits(file, MAX_UPLOAD)?;
         let as_photo = matches!(file.mime, "image/jpeg" | "image/png" | "image/webp")
             && file.size <= MAX_PHOTO_UPLOAD;
         let (method, field) = if as_photo {
@@ -635,36 +599,9 @@ impl Provider for Telegram {
             ctx.token,
             path
         );
-        let mut response = ctx
-            .agent
-            .get(&url)
-            .config()
-            .timeout_global(Some(DOWNLOAD_TIMEOUT))
-            .build()
-            .call()?;
-        let status = response.status().as_u16();
-        if status != 200 {
-            return Err(map_error(
-                status as u64,
-                format!("download of {path} failed"),
-                None,
-            ));
-        }
-        // Stream to the sink; read one byte past the limit to notice an oversized body.
-        let mut reader = response
-            .body_mut()
-            .with_config()
-            .limit(MAX_DOWNLOAD + 1)
-            .reader()
-            .take(MAX_DOWNLOAD + 1);
-        let copied = std::io::copy(&mut reader, sink)
-            .map_err(|e| ProviderError::Unavailable(format!("download: {e}")))?;
-        if copied > MAX_DOWNLOAD {
-            return Err(ProviderError::FileTooLarge {
-                size: copied,
-                limit: MAX_DOWNLOAD,
-            });
-        }
+        let copied = download_url(ctx.agent, &url, MAX_DOWNLOAD, sink, |status| {
+            map_error(status as u64, format!("download of {path} failed"), None)
+        })?;
         let suggested_name = path.rsplit('/').next().map(str::to_string);
         Ok(DownloadedFile {
             size: copied,
@@ -710,14 +647,6 @@ impl Provider for Telegram {
     }
 }
 
-fn split_chars(text: &str, max: usize) -> Vec<String> {
-    let chars: Vec<char> = text.chars().collect();
-    if chars.is_empty() {
-        return vec![String::new()];
-    }
-    chars.chunks(max).map(|c| c.iter().collect()).collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -731,6 +660,7 @@ mod tests {
         let ctx = ProviderContext {
             channel_id: 1,
             account_id: None,
+            account_name: None,
             token: "t:x",
             settings: &settings,
             webhook_secret: "s",
@@ -794,7 +724,7 @@ mod tests {
     #[test]
     fn long_text_is_split_on_char_boundaries() {
         let text = "ж".repeat(MAX_TEXT + 10);
-        let parts = split_chars(&text, MAX_TEXT);
+        let parts = crate::providers::split_chars(&text, MAX_TEXT);
         assert_eq!(parts.len(), 2);
         assert_eq!(parts[0].chars().count(), MAX_TEXT);
         assert_eq!(parts[1].chars().count(), 10);

@@ -3,17 +3,18 @@
 //! `<api_base>/method/<name>` with the community token. VK reports API errors inside HTTP 200
 //! bodies (`{"error": {"error_code", ...}}`); files go through upload servers.
 
-use std::io::{Read, Write};
+use std::io::Write;
 
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 use ureq::unversioned::multipart::{Form, Part};
 
 use super::{
-    constant_time_eq, Capabilities, DownloadedFile, FieldKind, HttpReply, OutgoingFile,
-    ParsedWebhook, Provider, ProviderContext, ProviderError, SettingField, UserInfo, WebhookError,
-    WebhookHealth, WebhookRequest,
+    constant_time_eq, download_url, location_text, Capabilities, DownloadedFile, FieldKind,
+    HttpReply, OutgoingFile, ParsedWebhook, Provider, ProviderContext, ProviderError, SettingField,
+    UserInfo, WebhookError, WebhookHealth, WebhookRequest,
 };
+use super::{ensure_fits, send_in_parts};
 use crate::http::DOWNLOAD_TIMEOUT;
 use crate::model::{
     AccountInfo, AttachmentKind, ChannelType, InboundEvent, InboundFile, InboundMessage,
@@ -696,9 +697,7 @@ fn content_of(msg: &Value, message_id: i64) -> (String, Vec<InboundFile>) {
                 .unwrap_or_default()
         };
         let (lat, lon) = (coordinate("latitude"), coordinate("longitude"));
-        lines.push(format!(
-            "📍 {lat:.6}, {lon:.6} https://maps.google.com/?q={lat:.6},{lon:.6}"
-        ));
+        lines.push(location_text(lat, lon));
     }
     for line in lines {
         if !text.is_empty() {
@@ -1104,19 +1103,10 @@ impl Provider for Vk {
         idempotency_key: &str,
     ) -> Result<SentMessage, ProviderError> {
         let peer_id = Self::peer_id(to)?;
-        let mut first = None;
-        // Longer texts go as several messages, each with a key of its own.
-        for (i, chunk) in split_chars(text, MAX_TEXT).iter().enumerate() {
-            let key = match i {
-                0 => idempotency_key.to_string(),
-                _ => format!("{idempotency_key}.{i}"),
-            };
-            let random_id = random_id_for(ctx.channel_id, &key);
-            let id = self.send(ctx, peer_id, random_id, chunk, None)?;
-            first.get_or_insert(id);
-        }
-        Ok(SentMessage {
-            external_id: first.unwrap_or_default(),
+        // Each part's random_id comes from its own key: a retry cannot send a part twice.
+        send_in_parts(text, MAX_TEXT, idempotency_key, |key, part| {
+            let random_id = random_id_for(ctx.channel_id, key);
+            self.send(ctx, peer_id, random_id, part, None)
         })
     }
 
@@ -1129,12 +1119,7 @@ impl Provider for Vk {
         idempotency_key: &str,
     ) -> Result<SentMessage, ProviderError> {
         let peer_id = Self::peer_id(to)?;
-        if file.size > MAX_UPLOAD {
-            return Err(ProviderError::FileTooLarge {
-                size: file.size,
-                limit: MAX_UPLOAD,
-            });
-        }
+        ensure_fits(file, MAX_UPLOAD)?;
         let as_photo = matches!(file.mime, "image/jpeg" | "image/png" | "image/gif")
             && file.size <= MAX_PHOTO_UPLOAD;
         let attachment = if as_photo {
@@ -1198,35 +1183,13 @@ impl Provider for Vk {
                 url.chars().take(80).collect::<String>()
             )));
         }
-        let mut response = ctx
-            .agent
-            .get(&url)
-            .config()
-            .timeout_global(Some(DOWNLOAD_TIMEOUT))
-            .build()
-            .call()?;
-        let status = response.status().as_u16();
-        if status != 200 {
-            return Err(if status >= 500 {
+        let copied = download_url(ctx.agent, &url, MAX_DOWNLOAD, sink, |status| {
+            if status >= 500 {
                 ProviderError::Unavailable(format!("download failed: HTTP {status}"))
             } else {
                 ProviderError::Rejected(format!("download failed: HTTP {status}"))
-            });
-        }
-        let mut reader = response
-            .body_mut()
-            .with_config()
-            .limit(MAX_DOWNLOAD + 1)
-            .reader()
-            .take(MAX_DOWNLOAD + 1);
-        let copied = std::io::copy(&mut reader, sink)
-            .map_err(|e| ProviderError::Unavailable(format!("download: {e}")))?;
-        if copied > MAX_DOWNLOAD {
-            return Err(ProviderError::FileTooLarge {
-                size: copied,
-                limit: MAX_DOWNLOAD,
-            });
-        }
+            }
+        })?;
         let suggested_name = url
             .split('?')
             .next()
@@ -1328,14 +1291,6 @@ fn full_url_of(attachment: &Value) -> Option<String> {
     }
 }
 
-fn split_chars(text: &str, max: usize) -> Vec<String> {
-    let chars: Vec<char> = text.chars().collect();
-    if chars.is_empty() {
-        return vec![String::new()];
-    }
-    chars.chunks(max).map(|c| c.iter().collect()).collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1369,6 +1324,7 @@ mod tests {
         let ctx = ProviderContext {
             channel_id: 7,
             account_id: Some("218734561"),
+            account_name: None,
             token: "t",
             settings,
             webhook_secret: SECRET,
@@ -1686,6 +1642,7 @@ mod tests {
         let ctx = ProviderContext {
             channel_id: 7,
             account_id: Some("218734561"),
+            account_name: None,
             token: "t",
             settings: &settings,
             webhook_secret: SECRET,

@@ -10,9 +10,10 @@ use serde_json::{json, Map, Value};
 use ureq::unversioned::multipart::{Form, Part};
 
 use super::graph::{self, GraphError};
+use super::send_in_parts;
 use super::{
-    Capabilities, DownloadedFile, FieldKind, HttpReply, OutgoingFile, ParsedWebhook, Provider,
-    ProviderContext, ProviderError, SettingField, UserInfo, WebhookError, WebhookHealth,
+    location_text, Capabilities, DownloadedFile, FieldKind, HttpReply, OutgoingFile, ParsedWebhook,
+    Provider, ProviderContext, ProviderError, SettingField, UserInfo, WebhookError, WebhookHealth,
     WebhookRequest,
 };
 use crate::model::{
@@ -153,10 +154,7 @@ fn content_of(message: &Value) -> (String, Vec<InboundFile>) {
                 }
             }
             if let (Some(lat), Some(lon)) = (lat, lon) {
-                add_line(
-                    &mut text,
-                    &format!("📍 {lat:.6}, {lon:.6} https://maps.google.com/?q={lat:.6},{lon:.6}"),
-                );
+                add_line(&mut text, &location_text(lat, lon));
             }
         }
         "contacts" => {
@@ -516,21 +514,16 @@ impl Provider for WhatsappCloud {
         ctx: &ProviderContext,
         to: &str,
         text: &str,
-        _idempotency_key: &str,
+        idempotency_key: &str,
     ) -> Result<SentMessage, ProviderError> {
         let to = wa_id(to)?;
-        let mut first = None;
-        for chunk in graph::split_chars(text, MAX_TEXT) {
-            let id = self.send_message(
+        send_in_parts(text, MAX_TEXT, idempotency_key, |_, part| {
+            self.send_message(
                 ctx,
                 &to,
                 "text",
-                json!({"preview_url": false, "body": chunk}),
-            )?;
-            first.get_or_insert(id);
-        }
-        Ok(SentMessage {
-            external_id: first.unwrap_or_default(),
+                json!({"preview_url": false, "body": part}),
+            )
         })
     }
 
@@ -672,6 +665,7 @@ mod tests {
         let ctx = ProviderContext {
             channel_id: 1,
             account_id: Some("106540352242922"),
+            account_name: None,
             token: "EAAGfakeSharedSystemUserToken0123",
             settings,
             webhook_secret: "",

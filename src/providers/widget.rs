@@ -6,6 +6,7 @@ use std::io::Write;
 
 use serde_json::Map;
 
+use super::ensure_fits;
 use super::{
     Capabilities, DownloadedFile, FieldKind, OutgoingFile, ParsedWebhook, Provider,
     ProviderContext, ProviderError, SettingField, UserInfo, WebhookError, WebhookHealth,
@@ -129,12 +130,7 @@ impl Provider for Widget {
         _caption: Option<&str>,
         idempotency_key: &str,
     ) -> Result<SentMessage, ProviderError> {
-        if file.size > MAX_UPLOAD {
-            return Err(ProviderError::FileTooLarge {
-                size: file.size,
-                limit: MAX_UPLOAD,
-            });
-        }
+        ensure_fits(file, MAX_UPLOAD)?;
         Ok(SentMessage {
             external_id: format!("w{}:{idempotency_key}", ctx.channel_id),
         })

@@ -734,21 +734,20 @@ impl<Q: Queryable> Db<'_, Q> {
         Ok(map)
     }
 
-    /// Adds an operator to a dialog; the first one becomes its owner.
+    /// Adds an operator to a dialog as a member (owners are made by assignment only).
     pub fn add_dialog_operator(
         &mut self,
         dialog_id: DialogId,
         operator_id: OperatorId,
     ) -> StoreResult<bool> {
         let sql = self.sql(
-            "INSERT INTO {dialog_operators} (dialog_id, operator_id, role, joined_at) \
-             SELECT ?, ?, IF(COUNT(*) = 0, 'owner', 'member'), ? FROM {dialog_operators} WHERE dialog_id = ? \
+            "INSERT INTO {dialog_operators} (dialog_id, operator_id, role, joined_at) VALUES (?, ?, 'member', ?) \
              ON DUPLICATE KEY UPDATE operator_id = operator_id",
         );
         let (affected, _) = exec_write(
             &mut self.q,
             &sql,
-            (dialog_id, operator_id, Timestamp::now(), dialog_id),
+            (dialog_id, operator_id, Timestamp::now()),
         )?;
         Ok(affected == 1)
     }
@@ -910,6 +909,31 @@ impl<Q: Queryable> Db<'_, Q> {
             "UPDATE {messages} SET status = 'failed', error_code = ?, error_message = ?, retry_after = ? WHERE id = ?",
         );
         self.q.exec_drop(sql, (code, message, retry_after, id))?;
+        Ok(())
+    }
+
+    /// Queued again: waiting for the outbox, with why the last attempt failed (empty: none).
+    pub fn set_message_waiting(
+        &mut self,
+        id: MessageId,
+        code: &str,
+        message: &str,
+        retry_after: Option<u64>,
+    ) -> StoreResult<()> {
+        let sql = self.sql(
+            "UPDATE {messages} SET status = 'queued', error_code = NULLIF(?, ''), error_message = NULLIF(?, ''), \
+             retry_after = ? WHERE id = ?",
+        );
+        self.q.exec_drop(sql, (code, message, retry_after, id))?;
+        Ok(())
+    }
+
+    /// The send was interrupted: nobody knows whether it arrived.
+    pub fn set_message_unknown(&mut self, id: MessageId, why: &str) -> StoreResult<()> {
+        let sql = self.sql(
+            "UPDATE {messages} SET status = 'unknown', error_code = 'delivery_unknown', error_message = ? WHERE id = ?",
+        );
+        self.q.exec_drop(sql, (why, id))?;
         Ok(())
     }
 

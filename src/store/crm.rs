@@ -78,10 +78,10 @@ const CONTACT_SELECT: &str = "SELECT {contact_id}, {contact_name}, \
     {contact_owner}, {contact_client} FROM {contact_table}";
 
 /// The last ten digits of a phone: `+7 (900) 111-22-33`, `8 900 1112233` and `79001112233`
-/// are the same number. None for anything too short to be one.
+/// are the same number. None for anything shorter (a short number would match too many cards).
 pub fn phone_key(phone: &str) -> Option<String> {
     let digits: String = phone.chars().filter(char::is_ascii_digit).collect();
-    (digits.len() >= 7).then(|| digits[digits.len().saturating_sub(10)..].to_string())
+    (digits.len() >= 10).then(|| digits[digits.len() - 10..].to_string())
 }
 
 impl<Q: Queryable> Db<'_, Q> {
@@ -181,6 +181,22 @@ impl<Q: Queryable> Db<'_, Q> {
         Ok(row.map(|r| record_from_row(kind, r)))
     }
 
+    /// Runs a write into the CRM's own tables under the CRM's own SQL mode: the host's tables
+    /// have columns we do not know of, which a strict server would refuse to leave to defaults.
+    fn in_crm_sql_mode<T>(
+        &mut self,
+        write: impl FnOnce(&mut Self) -> StoreResult<T>,
+    ) -> StoreResult<T> {
+        self.q.query_drop(
+            "SET @crmchats_sql_mode = @@SESSION.sql_mode, \
+             SESSION sql_mode = 'ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION,ALLOW_INVALID_DATES'",
+        )?;
+        let result = write(self);
+        self.q
+            .query_drop("SET SESSION sql_mode = @crmchats_sql_mode")?;
+        result
+    }
+
     /// Creates a client card; its id.
     pub fn create_client(
         &mut self,
@@ -193,18 +209,15 @@ impl<Q: Queryable> Db<'_, Q> {
             "INSERT INTO {client_table} ({client_title}, {client_phone}, {client_email}, {client_owner}, \
              {client_created}, {client_identity}) VALUES (?, ?, ?, ?, ?, ?)",
         );
-        let (_, id) = exec_write(
-            &mut self.q,
-            &sql,
-            (
-                fit(title, 250),
-                fit(phone, 250),
-                fit(email, 250),
-                owner,
-                Timestamp::now(),
-                self.identity,
-            ),
-        )?;
+        let params = (
+            fit(title, 250),
+            fit(phone, 250),
+            fit(email, 250),
+            owner,
+            Timestamp::now(),
+            self.identity,
+        );
+        let (_, id) = self.in_crm_sql_mode(|db| exec_write(&mut db.q, &sql, params))?;
         Ok(id as i64)
     }
 
@@ -220,19 +233,31 @@ impl<Q: Queryable> Db<'_, Q> {
             "INSERT INTO {contact_table} ({contact_name}, {contact_mobile}, {contact_email}, {contact_owner}, \
              {contact_created}, {contact_identity}) VALUES (?, ?, ?, ?, ?, ?)",
         );
-        let (_, id) = exec_write(
-            &mut self.q,
-            &sql,
-            (
-                fit(name, 250),
-                fit(phone, 250),
-                fit(email, 250),
-                owner,
-                Timestamp::now(),
-                self.identity,
-            ),
-        )?;
+        let params = (
+            fit(name, 250),
+            fit(phone, 250),
+            fit(email, 250),
+            owner,
+            Timestamp::now(),
+            self.identity,
+        );
+        let (_, id) = self.in_crm_sql_mode(|db| exec_write(&mut db.q, &sql, params))?;
         Ok(id as i64)
+    }
+
+    /// Gives an ownerless card (made while its dialog waited in the queue) its first owner.
+    pub fn adopt_card(&mut self, kind: CrmKind, id: i64, owner: OperatorId) -> StoreResult<()> {
+        let sql = match kind {
+            CrmKind::Client => "UPDATE {client_table} SET {client_owner} = ? \
+                WHERE {client_id} = ? AND {client_identity} = ? AND ({client_owner} = 0 OR {client_owner} IS NULL)",
+            CrmKind::Contact => "UPDATE {contact_table} SET {contact_owner} = ? \
+                WHERE {contact_id} = ? AND {contact_identity} = ? AND ({contact_owner} = 0 OR {contact_owner} IS NULL)",
+        };
+        let sql = self.t.sql(sql);
+        self.in_crm_sql_mode(|db| {
+            db.q.exec_drop(sql, (owner, id, db.identity))?;
+            Ok(())
+        })
     }
 
     /// Links a visitor to a client and/or contact (None clears that link).
@@ -305,5 +330,10 @@ mod tests {
         );
         assert_eq!(phone_key("8 900 1112233"), phone_key("79001112233"));
         assert_eq!(phone_key("12-34"), None);
+        assert_eq!(
+            phone_key("123-45-67"),
+            None,
+            "too short to tell people apart"
+        );
     }
 }

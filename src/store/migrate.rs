@@ -12,18 +12,21 @@ const MIGRATIONS: &[(u32, &str)] = &[
     (1, include_str!("../../sql/001_init.sql")),
     (2, include_str!("../../sql/002_channel_health.sql")),
     (3, include_str!("../../sql/003_team.sql")),
+    (4, include_str!("../../sql/004_outbox.sql")),
 ];
 
 pub fn latest_version() -> u32 {
     MIGRATIONS.last().map(|m| m.0).unwrap_or(0)
 }
 
-pub fn apply(conn: &mut PooledConn, tables: &Tables) -> StoreResult<()> {
+pub fn apply(conn: &mut PooledConn, tables: &Tables, database: &str) -> StoreResult<()> {
     if current_version(conn, tables)? >= latest_version() {
         return Ok(()); // the common case: one cheap query
     }
     // MySQL limits lock names to 64 characters: a digest of the table name stays within it.
-    let digest = crate::storage::hex(&sha2::Sha256::digest(tables.schema.as_bytes())[..8]);
+    let digest = crate::storage::hex(
+        &sha2::Sha256::digest(format!("{database}.{}", tables.schema).as_bytes())[..8],
+    );
     let lock_name = format!("crmchats_migrate_{digest}");
     let locked: Option<i64> = conn.exec_first("SELECT GET_LOCK(?, 60)", (&lock_name,))?;
     if locked != Some(1) {

@@ -6,6 +6,7 @@ mod conversations;
 mod crm;
 mod host;
 mod migrate;
+mod outbox;
 mod realtime;
 mod receipts;
 mod team;
@@ -18,6 +19,8 @@ pub use conversations::{
 pub use crm::{phone_key, CrmKind, CrmRecord};
 pub use host::HostUser;
 pub use migrate::split_statements;
+pub use outbox::OutboxHead;
+pub use realtime::Viewer;
 pub use team::{DialogState, OperatorRow, Presence};
 
 use mysql::prelude::Queryable;
@@ -55,6 +58,7 @@ pub struct Tables {
     pub deliveries: String,
     pub settings: String,
     pub operators: String,
+    pub outbox: String,
     pub schema: String,
     pub prefix: String,
     pub host: HostTables,
@@ -77,6 +81,7 @@ impl Tables {
             deliveries: t("deliveries"),
             settings: t("settings"),
             operators: t("operators"),
+            outbox: t("outbox"),
             schema: t("schema_versions"),
             prefix: prefix.to_string(),
             host: host.clone(),
@@ -130,26 +135,33 @@ impl Tables {
             "deliveries" => &self.deliveries,
             "settings" => &self.settings,
             "operators" => &self.operators,
+            "outbox" => &self.outbox,
             "schema" => &self.schema,
             _ => return None,
         })
     }
 }
 
+/// How long a call waits for a free pooled connection before failing.
+const POOL_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// The plugin's database: a small connection pool and the table names.
 pub struct Store {
     pool: Pool,
     pub tables: Tables,
     pub identity: i64,
+    /// The database's name, part of every named lock's name.
+    database: String,
 }
 
 impl Store {
-    /// Connects (a pool of at most 4 connections: PHP processes are single-threaded) and
-    /// applies pending migrations.
+    /// Connects and applies pending migrations. A PHP process is single-threaded, but one call
+    /// may hold a few connections at once (a webhook whose new dialog sends an automatic reply),
+    /// so the pool allows 8; a call that still finds none waits 10 s and fails rather than hang.
     pub fn open(config: &Config) -> StoreResult<Store> {
         let opts =
             Opts::from_url(&config.database_url).map_err(|e| StoreError::Url(e.to_string()))?;
-        let constraints = PoolConstraints::new(1, 4).expect("1 <= 4");
+        let constraints = PoolConstraints::new(1, 8).expect("1 <= 8");
         let builder = OptsBuilder::from_opts(opts)
             .pool_opts(
                 PoolOpts::default()
@@ -163,17 +175,23 @@ impl Store {
                 "SET NAMES utf8mb4 COLLATE utf8mb4_unicode_ci",
             ]);
         let pool = Pool::new(builder)?;
+        // Named locks are server-wide: their names carry the database, so two databases on one
+        // server (two CRMs, parallel tests) never wait for each other.
+        let database: Option<String> = pool
+            .try_get_conn(POOL_WAIT)?
+            .query_first("SELECT DATABASE()")?;
         let store = Store {
             pool,
             tables: Tables::new(&config.table_prefix, &config.host),
             identity: config.identity,
+            database: database.unwrap_or_default(),
         };
-        migrate::apply(&mut store.conn()?, &store.tables)?;
+        migrate::apply(&mut store.conn()?, &store.tables, &store.database)?;
         Ok(store)
     }
 
     pub fn conn(&self) -> StoreResult<PooledConn> {
-        Ok(self.pool.get_conn()?)
+        Ok(self.pool.try_get_conn(POOL_WAIT)?)
     }
 
     pub fn sql(&self, template: &str) -> String {
@@ -184,7 +202,10 @@ impl Store {
     /// lock names are at most 64 characters: a digest stands for the table name).
     pub fn tick_lock_name(&self) -> String {
         use sha2::Digest;
-        let digest = sha2::Sha256::digest(format!("{}:{}", self.tables.schema, self.identity));
+        let digest = sha2::Sha256::digest(format!(
+            "{}.{}:{}",
+            self.database, self.tables.schema, self.identity
+        ));
         format!("crmchats_tick_{}", crate::storage::hex(&digest[..8]))
     }
 }

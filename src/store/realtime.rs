@@ -9,11 +9,19 @@ use super::conversations::{event_from_row, message_from_row, MESSAGE_COLUMNS, ME
 use super::{Db, EventRow, MessageRow, StoreResult};
 use crate::model::{OperatorId, VisitorId};
 
-/// The dialogs an operator may see (admins: all), as a condition on `d` with three parameters:
-/// is_admin, operator_id, operator_id.
-const VISIBLE: &str =
-    "(? OR d.assigned_operator_id = ? OR (d.status = 'open' AND d.assigned_operator_id IS NULL) \
+/// The dialogs an operator may see (admins: all; the queue: operators), as a condition on `d`
+/// with four parameters: is_admin, operator_id, is_operator, operator_id.
+const VISIBLE: &str = "(? OR d.assigned_operator_id = ? \
+    OR (? AND d.status = 'open' AND d.assigned_operator_id IS NULL) \
     OR EXISTS (SELECT 1 FROM {dialog_operators} o WHERE o.dialog_id = d.id AND o.operator_id = ?))";
+
+/// Who is looking, for `VISIBLE`.
+#[derive(Clone, Copy, Debug)]
+pub struct Viewer {
+    pub id: OperatorId,
+    pub is_admin: bool,
+    pub is_operator: bool,
+}
 
 impl<Q: Queryable> Db<'_, Q> {
     /// The newest message id and event id of the whole database (two index lookups).
@@ -29,8 +37,7 @@ impl<Q: Queryable> Db<'_, Q> {
         &mut self,
         after: i64,
         upto: i64,
-        operator_id: OperatorId,
-        is_admin: bool,
+        viewer: Viewer,
         limit: usize,
     ) -> StoreResult<Vec<MessageRow>> {
         let sql = self.t.sql(&format!(
@@ -43,9 +50,10 @@ impl<Q: Queryable> Db<'_, Q> {
                 after,
                 upto,
                 self.identity,
-                is_admin,
-                operator_id,
-                operator_id,
+                viewer.is_admin,
+                viewer.id,
+                viewer.is_operator,
+                viewer.id,
                 limit as u64,
             ),
         )?;
@@ -57,8 +65,7 @@ impl<Q: Queryable> Db<'_, Q> {
         &mut self,
         after: i64,
         upto: i64,
-        operator_id: OperatorId,
-        is_admin: bool,
+        viewer: Viewer,
         limit: usize,
     ) -> StoreResult<Vec<EventRow>> {
         let sql = self.t.sql(&format!(
@@ -72,9 +79,10 @@ impl<Q: Queryable> Db<'_, Q> {
                 after,
                 upto,
                 self.identity,
-                is_admin,
-                operator_id,
-                operator_id,
+                viewer.is_admin,
+                viewer.id,
+                viewer.is_operator,
+                viewer.id,
                 limit as u64,
             ),
         )?;

@@ -279,7 +279,7 @@ impl<Q: Queryable> Db<'_, Q> {
     pub fn queued_dialogs(&mut self, limit: usize) -> StoreResult<Vec<DialogId>> {
         let sql = self.t.sql(
             "SELECT id FROM {dialogs} FORCE INDEX (queue) WHERE identity = ? AND status = 'open' \
-             AND assigned_operator_id IS NULL ORDER BY last_activity_at, id LIMIT ?",
+             AND assigned_operator_id IS NULL ORDER BY opened_at, id LIMIT ?",
         );
         Ok(self.q.exec(sql, (self.identity, limit as u64))?)
     }
@@ -293,6 +293,54 @@ impl<Q: Queryable> Db<'_, Q> {
              WHERE id = ? AND identity = ? AND status = 'open'",
         );
         Ok(exec_write(&mut self.q, &sql, (at, dialog_id, self.identity))?.0 > 0)
+    }
+
+    /// Closes an open dialog that had no activity since `idle_before`; false otherwise.
+    pub fn close_dialog_if_idle(
+        &mut self,
+        dialog_id: DialogId,
+        idle_before: Timestamp,
+        at: Timestamp,
+    ) -> StoreResult<bool> {
+        let sql = self.t.sql(
+            "UPDATE {dialogs} SET status = 'closed', open_visitor_id = NULL, closed_at = ? \
+             WHERE id = ? AND identity = ? AND status = 'open' AND last_activity_at < ?",
+        );
+        Ok(exec_write(
+            &mut self.q,
+            &sql,
+            (at, dialog_id, self.identity, idle_before),
+        )?
+        .0 > 0)
+    }
+
+    /// Locks the operator's row (until the transaction ends) and counts their open dialogs.
+    pub fn lock_operator_load(&mut self, user_id: OperatorId) -> StoreResult<i64> {
+        let sql = self
+            .t
+            .sql("SELECT user_id FROM {operators} WHERE identity = ? AND user_id = ? FOR UPDATE");
+        let _: Option<i64> = self.q.exec_first(sql, (self.identity, user_id))?;
+        let sql = self.t.sql(
+            "SELECT COUNT(*) FROM {dialogs} WHERE assigned_operator_id = ? AND status = 'open' AND identity = ?",
+        );
+        Ok(self
+            .q
+            .exec_first(sql, (user_id, self.identity))?
+            .unwrap_or(0))
+    }
+
+    /// Puts an operator's open dialogs back in the queue (they stopped being an operator).
+    pub fn unassign_operator(&mut self, user_id: OperatorId) -> StoreResult<Vec<DialogId>> {
+        let sql = self.t.sql(
+            "SELECT id FROM {dialogs} WHERE assigned_operator_id = ? AND status = 'open' AND identity = ?",
+        );
+        let ids: Vec<DialogId> = self.q.exec(sql, (user_id, self.identity))?;
+        let sql = self.t.sql(
+            "UPDATE {dialogs} SET assigned_operator_id = NULL, assigned_at = NULL \
+             WHERE assigned_operator_id = ? AND status = 'open' AND identity = ?",
+        );
+        self.q.exec_drop(sql, (user_id, self.identity))?;
+        Ok(ids)
     }
 
     /// Reopens a closed dialog; false when it is not closed. Fails on the unique key when the

@@ -1,14 +1,16 @@
 //! Shared test setup: a real MariaDB database per test (created and dropped), a fake Telegram on
-//! 127.0.0.1, a storage folder, and the library opened on them.
+//! 127.0.0.1, a storage folder, and the library opened on them; facade helpers every provider's
+//! tests use.
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crmchats::api::Crmchats;
+use crmchats_fakes::http::{parse_urlencoded, WebhookDelivery};
 use crmchats_fakes::FakeTelegram;
 use mysql::prelude::Queryable;
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 
 pub const TG_TOKEN: &str = "7311862940:AAHs9kQe2v7XcT1mPz4LbN8yRw3JdF6uVgE";
 pub const TG_SECRET: &str = "tgShared_9fK2-wLq7Zx4";
@@ -147,52 +149,93 @@ impl Harness {
     }
 
     pub fn post(&self, channel_id: i64, headers: Value, body: &[u8]) -> (u16, String) {
-        let request =
-            json!({"channel_id": channel_id, "method": "POST", "headers": headers, "query": {}});
-        let result = self
-            .app
-            .handle_webhook(&request, body)
-            .expect("handle_webhook answers");
-        (
-            result["status"].as_u64().unwrap() as u16,
-            result["body"].as_str().unwrap().to_string(),
-        )
+        post_webhook(&self.app, channel_id, headers, json!({}), body)
     }
 
     pub fn dialogs(&self, operator_id: i64) -> Vec<Value> {
-        let listed = self
-            .app
-            .list_dialogs(&json!({"operator_id": operator_id, "status": "all"}))
-            .unwrap();
-        listed["dialogs"].as_array().unwrap().clone()
+        list_dialogs(&self.app, operator_id)
     }
 
     pub fn messages(&self, dialog_id: i64) -> Vec<Value> {
-        let listed = self
-            .call(
-                "messages.list",
-                json!({"dialog_id": dialog_id, "operator_id": ADMIN}),
-            )
-            .unwrap();
-        listed["messages"].as_array().unwrap().clone()
+        list_messages(&self.app, dialog_id)
     }
 
     pub fn send(&self, dialog_id: i64, text: &str) -> Value {
-        let sent = self
-            .app
-            .send_message(&json!({"dialog_id": dialog_id, "operator_id": ADMIN, "text": text}));
-        sent.expect("send_message stores the message")["message"].clone()
+        send_text(&self.app, dialog_id, text)
     }
 }
 
 pub fn config(db: &TestDb, tg: &FakeTelegram, storage: &TempDir) -> Value {
+    test_config(
+        db,
+        storage,
+        PUBLIC_BASE_URL,
+        json!({"telegram": {"api_base": tg.base_url()}}),
+    )
+}
+
+// --- what every provider's tests ask the facade, whatever the messenger -------------------------
+
+/// Where tests say `php-bridge/` is reachable (nothing listens there).
+pub const PUBLIC_BASE_URL: &str = "https://crm.example.test/plugins/crmchats";
+
+/// The library's configuration on a test database and storage; `providers` points the
+/// messengers' APIs at fakes.
+pub fn test_config(
+    db: &TestDb,
+    storage: &TempDir,
+    public_base_url: &str,
+    providers: Value,
+) -> Value {
     json!({
         "database_url": db.url,
         "storage_dir": storage.0,
-        "public_base_url": "https://crm.example.test/plugins/crmchats",
-        "providers": {"telegram": {"api_base": tg.base_url()}},
+        "public_base_url": public_base_url,
+        "providers": providers,
         "http_timeout_secs": 5,
     })
+}
+
+/// A webhook request as `webhook.php` hands it over; (status, body) of the answer.
+pub fn post_webhook(
+    app: &Crmchats,
+    channel_id: i64,
+    headers: Value,
+    query: Value,
+    body: &[u8],
+) -> (u16, String) {
+    let request =
+        json!({"channel_id": channel_id, "method": "POST", "headers": headers, "query": query});
+    let result = app
+        .handle_webhook(&request, body)
+        .expect("handle_webhook answers");
+    (
+        result["status"].as_u64().unwrap() as u16,
+        result["body"].as_str().unwrap().to_string(),
+    )
+}
+
+pub fn list_dialogs(app: &Crmchats, operator_id: i64) -> Vec<Value> {
+    let listed = app
+        .list_dialogs(&json!({"operator_id": operator_id, "status": "all"}))
+        .unwrap();
+    listed["dialogs"].as_array().unwrap().clone()
+}
+
+pub fn list_messages(app: &Crmchats, dialog_id: i64) -> Vec<Value> {
+    let listed = app
+        .call(
+            "messages.list",
+            &json!({"dialog_id": dialog_id, "operator_id": ADMIN}),
+        )
+        .unwrap();
+    listed["messages"].as_array().unwrap().clone()
+}
+
+pub fn send_text(app: &Crmchats, dialog_id: i64, text: &str) -> Value {
+    let sent =
+        app.send_message(&json!({"dialog_id": dialog_id, "operator_id": ADMIN, "text": text}));
+    sent.expect("send_message stores the message")["message"].clone()
 }
 
 /// A Telegram fixture: (body exactly as stored, headers).
@@ -213,4 +256,47 @@ pub fn api_fixture(name: &str) -> String {
 
 pub fn tg_headers() -> Value {
     json!({"Content-Type": "application/json", "X-Telegram-Bot-Api-Secret-Token": TG_SECRET})
+}
+
+/// Runs `tick` two hours ahead: every reply waiting in the outbox after a temporary failure is
+/// due and tried again.
+pub fn flush_outbox(app: &Crmchats) -> Value {
+    let later = crmchats::time::Timestamp(crmchats::time::Timestamp::now().millis() + 7_200_000);
+    app.call("tick", &json!({"now": later.to_rfc3339()}))
+        .expect("tick")
+}
+
+/// What a temporary failure leaves: the reply queued with the reason, tried again later.
+pub fn is_temporary(code: &str) -> bool {
+    matches!(code, "rate_limited" | "provider_unavailable")
+}
+
+/// Hands a fake's webhook request to the library as webhook.php would: the channel and the raw
+/// query from the URL (the fakes deliver in-process, since the registered URL is the public one).
+pub fn deliver_webhook(app: &Crmchats, delivery: &WebhookDelivery) -> (u16, String) {
+    let query: Map<String, Value> = delivery
+        .url
+        .split_once('?')
+        .map(|(_, q)| parse_urlencoded(q))
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(k, v)| (k, Value::String(v)))
+        .collect();
+    let channel_id = query
+        .get("channel")
+        .and_then(Value::as_str)
+        .and_then(|c| c.parse().ok())
+        .expect("our webhook URL names the channel");
+    let headers: Map<String, Value> = delivery
+        .headers
+        .iter()
+        .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+        .collect();
+    post_webhook(
+        app,
+        channel_id,
+        Value::Object(headers),
+        Value::Object(query),
+        &delivery.body,
+    )
 }

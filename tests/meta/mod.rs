@@ -6,7 +6,7 @@ use crmchats::api::Crmchats;
 use crmchats_fakes::graph::{meta_json, signature_256, FakeGraph};
 use serde_json::{json, Value};
 
-use crate::common::{repo_path, TempDir, TestDb, ADMIN};
+use crate::common::{repo_path, test_config, TempDir, TestDb, ADMIN, PUBLIC_BASE_URL};
 
 pub struct MetaHarness {
     pub db: TestDb,
@@ -20,16 +20,15 @@ impl MetaHarness {
         let db = TestDb::create();
         let graph = FakeGraph::start();
         let storage = TempDir::new("storage");
-        let config = json!({
-            "database_url": db.url,
-            "storage_dir": storage.0,
-            "public_base_url": "https://crm.example.test/plugins/crmchats",
-            "providers": {
+        let config = test_config(
+            &db,
+            &storage,
+            PUBLIC_BASE_URL,
+            json!({
                 "facebook": {"api_base": graph.base_url()},
                 "whatsapp_cloud": {"api_base": graph.base_url()},
-            },
-            "http_timeout_secs": 5,
-        });
+            }),
+        );
         let app = Crmchats::open(&config).expect("the library opens on the test database");
         MetaHarness {
             db,

@@ -1,0 +1,127 @@
+//! The outbox's rows: which replies wait to be sent, which one a process is sending, which ones
+//! died mid-call. Claims are conditional UPDATEs, so one message is sent by one process at a time.
+
+use mysql::prelude::Queryable;
+use mysql::Row;
+
+use super::{exec_write, Db, RowExt, StoreResult};
+use crate::model::{ChannelId, DialogId, MessageId};
+use crate::time::Timestamp;
+
+/// The first unfinished row of a dialog (its order is the dialog's order).
+#[derive(Clone, Debug, PartialEq)]
+pub struct OutboxHead {
+    pub message_id: MessageId,
+    pub state: String,
+    pub attempts: i64,
+    pub next_attempt_at: Timestamp,
+    pub created_at: Timestamp,
+}
+
+impl<Q: Queryable> Db<'_, Q> {
+    /// Queues a stored reply; `priority` 0 = an operator's, 1 = automatic.
+    pub fn enqueue(
+        &mut self,
+        message_id: MessageId,
+        channel_id: ChannelId,
+        dialog_id: DialogId,
+        priority: u8,
+        at: Timestamp,
+    ) -> StoreResult<()> {
+        let sql = self.t.sql(
+            "INSERT INTO {outbox} (message_id, identity, channel_id, dialog_id, state, priority, attempts, \
+             next_attempt_at, created_at) VALUES (?, ?, ?, ?, 'pending', ?, 0, ?, ?) \
+             ON DUPLICATE KEY UPDATE state = 'pending', attempts = 0, next_attempt_at = VALUES(next_attempt_at), \
+             claimed_at = NULL, last_error = NULL, created_at = VALUES(created_at)",
+        );
+        self.q.exec_drop(
+            sql,
+            (
+                message_id,
+                self.identity,
+                channel_id,
+                dialog_id,
+                priority,
+                at,
+                at,
+            ),
+        )?;
+        Ok(())
+    }
+
+    /// The dialog's earliest pending or in-flight row.
+    pub fn outbox_head(&mut self, dialog_id: DialogId) -> StoreResult<Option<OutboxHead>> {
+        let sql = self.t.sql(
+            "SELECT message_id, state, attempts, next_attempt_at, created_at FROM {outbox} \
+             WHERE dialog_id = ? AND state IN ('pending', 'in_flight') ORDER BY message_id LIMIT 1",
+        );
+        let row: Option<Row> = self.q.exec_first(sql, (dialog_id,))?;
+        Ok(row.map(|mut r| OutboxHead {
+            message_id: r.col("message_id").unwrap_or_default(),
+            state: r.col("state").unwrap_or_default(),
+            attempts: r.col("attempts").unwrap_or_default(),
+            next_attempt_at: r.col("next_attempt_at").unwrap_or(Timestamp(0)),
+            created_at: r.col("created_at").unwrap_or(Timestamp(0)),
+        }))
+    }
+
+    /// Takes a pending row for sending; false when another process took it first.
+    pub fn claim_send(&mut self, message_id: MessageId, at: Timestamp) -> StoreResult<bool> {
+        let sql = self.t.sql(
+            "UPDATE {outbox} SET state = 'in_flight', claimed_at = ?, attempts = attempts + 1 \
+             WHERE message_id = ? AND state = 'pending'",
+        );
+        Ok(exec_write(&mut self.q, &sql, (at, message_id))?.0 > 0)
+    }
+
+    /// The send is over (sent or failed for good): the row goes.
+    pub fn finish_send(&mut self, message_id: MessageId) -> StoreResult<()> {
+        let sql = self.t.sql("DELETE FROM {outbox} WHERE message_id = ?");
+        self.q.exec_drop(sql, (message_id,))?;
+        Ok(())
+    }
+
+    /// A temporary failure: tried again at `next`.
+    pub fn retry_send_at(
+        &mut self,
+        message_id: MessageId,
+        next: Timestamp,
+        error: &str,
+    ) -> StoreResult<()> {
+        let sql = self.t.sql(
+            "UPDATE {outbox} SET state = 'pending', next_attempt_at = ?, claimed_at = NULL, last_error = ? \
+             WHERE message_id = ?",
+        );
+        self.q.exec_drop(sql, (next, error, message_id))?;
+        Ok(())
+    }
+
+    /// Dialogs with a row due by `now`, the most urgent first (operators' replies before
+    /// automatic ones, older before newer).
+    pub fn due_dialogs(&mut self, now: Timestamp, limit: usize) -> StoreResult<Vec<DialogId>> {
+        let sql = self.t.sql(
+            "SELECT dialog_id FROM {outbox} WHERE identity = ? AND state = 'pending' AND next_attempt_at <= ? \
+             GROUP BY dialog_id ORDER BY MIN(priority), MIN(message_id) LIMIT ?",
+        );
+        Ok(self.q.exec(sql, (self.identity, now, limit as u64))?)
+    }
+
+    /// Rows a process claimed before `before` and never finished (it died mid-call): marked
+    /// unknown, never resent by themselves. Returns their messages.
+    pub fn abandon_stale_sends(&mut self, before: Timestamp) -> StoreResult<Vec<MessageId>> {
+        let sql = self.t.sql(
+            "SELECT message_id FROM {outbox} WHERE identity = ? AND state = 'in_flight' AND claimed_at < ? LIMIT 500",
+        );
+        let ids: Vec<MessageId> = self.q.exec(sql, (self.identity, before))?;
+        let mut abandoned = Vec::with_capacity(ids.len());
+        let sql = self.t.sql(
+            "UPDATE {outbox} SET state = 'unknown' WHERE message_id = ? AND state = 'in_flight' AND claimed_at < ?",
+        );
+        for id in ids {
+            if exec_write(&mut self.q, &sql, (id, before))?.0 > 0 {
+                abandoned.push(id);
+            }
+        }
+        Ok(abandoned)
+    }
+}
