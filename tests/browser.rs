@@ -14,7 +14,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::*;
-use crmchats_fakes::FakeTelegram;
+use crmchats_fakes::chatapi::{FIXTURE_INSTANCE, FIXTURE_TOKEN};
+use crmchats_fakes::{FakeChatApi, FakeTelegram};
 use mysql::prelude::Queryable;
 
 const CHROMIUM: &str = "/usr/bin/chromium";
@@ -36,6 +37,12 @@ fn free_port() -> u16 {
         .expect("a free port on 127.0.0.1")
 }
 
+/// The messengers' fakes the settings page talks to: Telegram's Check, ChatAPI's QR code.
+struct Fakes {
+    tg: FakeTelegram,
+    chatapi: FakeChatApi,
+}
+
 /// `php -S` in a process group of its own: with PHP_CLI_SERVER_WORKERS the server forks workers,
 /// and killing only the parent would leave them holding the port.
 struct PhpServer {
@@ -43,13 +50,7 @@ struct PhpServer {
 }
 
 impl PhpServer {
-    fn start(
-        port: u16,
-        db: &TestDb,
-        tg: &FakeTelegram,
-        storage: &Path,
-        log_dir: &Path,
-    ) -> PhpServer {
+    fn start(port: u16, db: &TestDb, fakes: &Fakes, storage: &Path, log_dir: &Path) -> PhpServer {
         let log = std::fs::File::create(log_dir.join("php-server.log")).unwrap();
         let child = Command::new("php")
             .args([
@@ -81,7 +82,8 @@ impl PhpServer {
                 "CRMCHATS_PUBLIC_BASE_URL",
                 format!("http://127.0.0.1:{port}"),
             )
-            .env("CRMCHATS_TELEGRAM_API_BASE", tg.base_url())
+            .env("CRMCHATS_TELEGRAM_API_BASE", fakes.tg.base_url())
+            .env("CRMCHATS_CHATAPI_API_BASE", fakes.chatapi.base_url())
             .env("CRMCHATS_LOG_FILE", log_dir.join("crmchats.log"))
             .env("CRMCHATS_CONFIG", "none")
             .stdout(Stdio::from(log.try_clone().unwrap()))
@@ -125,13 +127,17 @@ fn console_settings_and_widget_work_in_a_browser() {
     db.conn()
         .query_drop("INSERT INTO app_user (iduser, login, title, isadmin, identity) VALUES (3, 'second', 'Ольга Вторая', 'off', 1)")
         .unwrap();
-    let tg = FakeTelegram::start(TG_TOKEN);
+    let fakes = Fakes {
+        tg: FakeTelegram::start(TG_TOKEN),
+        chatapi: FakeChatApi::start(FIXTURE_INSTANCE, FIXTURE_TOKEN),
+    };
+    fakes.chatapi.log_out_phone(); // so Check shows the QR code to scan
     let storage = TempDir::new("browser");
     let out_dir = repo_path("target/browser");
     std::fs::create_dir_all(&out_dir).unwrap();
     let _ = std::fs::remove_file(out_dir.join("php-errors.log"));
     let port = free_port();
-    let _server = PhpServer::start(port, &db, &tg, &storage.0, &out_dir);
+    let _server = PhpServer::start(port, &db, &fakes, &storage.0, &out_dir);
 
     let output = Command::new("node")
         .args(["--test", "--test-reporter=spec", "console.test.mjs"])
@@ -140,6 +146,8 @@ fn console_settings_and_widget_work_in_a_browser() {
         .env("OUT_DIR", &out_dir)
         .env("CHROMIUM", CHROMIUM)
         .env("TELEGRAM_TOKEN", TG_TOKEN)
+        .env("CHATAPI_URL", fakes.chatapi.instance_url())
+        .env("CHATAPI_TOKEN", FIXTURE_TOKEN)
         .output()
         .expect("node runs (scripts/setup.sh)");
     let stdout = String::from_utf8_lossy(&output.stdout);

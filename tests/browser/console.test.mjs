@@ -18,6 +18,8 @@ const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const SITE = BASE.replace('127.0.0.1', 'localhost');
 const XSS = '<img src=x onerror=alert(1)>';
 const TELEGRAM_TOKEN = process.env.TELEGRAM_TOKEN || '7311862940:AAHs9kQe2v7XcT1mPz4LbN8yRw3JdF6uVgE';
+const CHATAPI_URL = process.env.CHATAPI_URL || '';
+const CHATAPI_TOKEN = process.env.CHATAPI_TOKEN || '';
 // A 2×2 red PNG.
 const PNG = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAIAAAACCAIAAAD91JpzAAAAFklEQVR4nGP8z8DAwMDAxMDAwMDAAAANHQEDasKb6QAAAABJRU5ErkJggg==', 'base64');
 
@@ -29,7 +31,7 @@ function step(name, fn) {
   test(name, async (t) => {
     if (failed) return t.skip('an earlier step failed');
     try {
-      await fn();
+      await fn(t);
     } catch (e) {
       failed = true;
       for (const [who, page] of Object.entries(pages)) {
@@ -340,6 +342,21 @@ step('settings: a Telegram token is checked (the exact error, then the bot), con
   await admin.waitForSelector('.toast >> text=Вебхук на месте');
   await row.locator('[data-action=channel-delete]').click();
   await row.waitFor({ state: 'detached' });
+});
+
+step('settings: ChatAPI\'s Check shows the QR code to scan with the phone', async (t) => {
+  if (!CHATAPI_URL) return t.skip('CHATAPI_URL not given (tests/browser.rs starts a fake ChatAPI)');
+  const admin = pages.admin;
+  await admin.selectOption('#channel-type', 'chatapi');
+  await admin.click('#channel-add');
+  await admin.fill('#field-api_url', CHATAPI_URL);
+  await admin.fill('#field-token', CHATAPI_TOKEN);
+  await admin.click('#channel-check');
+  const qr = admin.locator('#check-qr img');
+  await qr.waitFor();
+  assert.match(await qr.getAttribute('src'), /^data:image\/png;base64,/);
+  await admin.keyboard.press('Escape');
+  await admin.waitForSelector('dialog.modal', { state: 'detached' });
 });
 
 step('settings: general rules are saved and shown again', async () => {
