@@ -80,6 +80,8 @@ window.Crmchats = (() => {
       online: 'В сети', away: 'Отошёл', offline: 'Не в сети', settings: 'Настройки', console: 'Диалоги',
       logout: 'Выйти', send: 'Отправить', attach: 'Файл', composer: 'Сообщение…', composer_hint: 'Enter — отправить, Shift+Enter — новая строка',
       reason_round_robin: 'по кругу', reason_least_busy: 'наименее занятому', reason_crm_owner: 'ответственный в CRM', reason_previous_operator: 'вёл(а) раньше',
+      auto: 'Автоответ', reason_first_contact: 'первое обращение', reason_operators_offline: 'операторы не в сети',
+      reason_out_of_hours: 'нерабочее время', reason_operator_assigned: 'назначен оператор', reason_colleague_joined: 'подключился коллега',
       reason_taken: 'взял(а) сам(а)', reason_by_operator: 'оператором', reason_idle: 'нет активности', reason_assigned_by_admin: 'назначил администратор',
      
       take: 'Взять', join: 'Подключиться', leave: 'Выйти из диалога', transfer: 'Передать', close: 'Закрыть',
@@ -109,6 +111,8 @@ window.Crmchats = (() => {
       online: 'Online', away: 'Away', offline: 'Offline', settings: 'Settings', console: 'Dialogs',
       logout: 'Sign out', send: 'Send', attach: 'File', composer: 'Message…', composer_hint: 'Enter sends, Shift+Enter starts a new line',
       reason_round_robin: 'round robin', reason_least_busy: 'least busy', reason_crm_owner: 'the client\'s owner in the CRM', reason_previous_operator: 'handled it before',
+      auto: 'Auto-reply', reason_first_contact: 'first contact', reason_operators_offline: 'operators offline',
+      reason_out_of_hours: 'out of hours', reason_operator_assigned: 'operator assigned', reason_colleague_joined: 'colleague joined',
       reason_taken: 'taken', reason_by_operator: 'by an operator', reason_idle: 'idle', reason_assigned_by_admin: 'by an admin',
      
       take: 'Take', join: 'Join', leave: 'Leave', transfer: 'Transfer', close: 'Close',

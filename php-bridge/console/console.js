@@ -486,7 +486,7 @@
       'data-id': m.id,
     });
     if (m.direction === 'out' || author.type === 'system') {
-      box.append(el('div', { class: 'msg-author', text: author.type === 'operator' ? (author.name || operatorName(author.id)) : (author.name || 'auto') }));
+      box.append(el('div', { class: 'msg-author', text: author.type === 'operator' ? (author.name || operatorName(author.id)) : t('auto') }));
     }
     if (m.text) box.append(el('div', { class: 'msg-text', text: m.text }));
     for (const a of m.attachments || []) {
@@ -534,7 +534,7 @@
       case 'closed': text = t('ev_closed', { reason: reason(d.reason) }); break;
       case 'reopened': text = t('ev_reopened'); break;
       case 'dialog_opened': text = t('ev_opened'); break;
-      case 'auto_reply': text = t('ev_auto_reply', { kind: d.kind || '' }); break;
+      case 'auto_reply': text = t('ev_auto_reply', { kind: reason(d.kind) }); break;
       case 'crm_linked': text = t('ev_crm_linked'); break;
       case 'crm_unlinked': text = t('ev_crm_unlinked'); break;
       case 'message_deleted': text = t('ev_deleted'); break;

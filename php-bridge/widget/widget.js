@@ -95,6 +95,12 @@
   list.appendChild(el('div', 'cw-hello', t('hello')));
   var status = el('div', 'cw-status');
   status.hidden = true;
+  // The visitor's name, asked once (optional): the operator sees it instead of "Visitor #N".
+  var nameInput = el('input', 'cw-name');
+  nameInput.type = 'text';
+  nameInput.maxLength = 100;
+  nameInput.placeholder = t('name');
+  nameInput.setAttribute('aria-label', t('name'));
   var form = el('form', 'cw-form');
   var fileInput = el('input');
   fileInput.type = 'file';
@@ -120,6 +126,7 @@
   panel.appendChild(list);
   panel.appendChild(status);
   panel.appendChild(picked);
+  panel.appendChild(nameInput);
   panel.appendChild(form);
   root.appendChild(panel);
   root.appendChild(launcher);
@@ -303,7 +310,8 @@
     ev.preventDefault();
     var files = Array.prototype.slice.call(fileInput.files || []);
     var body = text.value;
-    if (!body.trim() && !files.length) return;
+    if (send.disabled || (!body.trim() && !files.length)) return;
+    var naming = !saved.named && nameInput.value.trim() !== '';
     send.disabled = true;
     start().then(function () {
       return Promise.all(files.map(readFile));
@@ -311,8 +319,14 @@
       var attachments = datas.map(function (d, i) {
         return { data_base64: d, name: files[i].name, mime: files[i].type || 'application/octet-stream' };
       });
-      return call('send', { visitor_token: saved.token, text: body, attachments: attachments });
+      var request = { visitor_token: saved.token, text: body, attachments: attachments };
+      if (naming) request.name = nameInput.value.trim();
+      return call('send', request);
     }).then(function () {
+      if (naming) saved.named = true;
+      saved.wrote = true;
+      save();
+      nameInput.hidden = true;
       if (wake) wake();
       text.value = '';
       fileInput.value = '';
@@ -323,6 +337,9 @@
       status.hidden = false;
     }).then(function () { send.disabled = false; text.focus(); });
   });
+
+  // A visitor who has written before is not asked again.
+  if (saved.named || saved.wrote) nameInput.hidden = true;
 
   // A returning visitor sees the conversation (and new answers) at once.
   if (saved.token) start().catch(function () {});

@@ -122,6 +122,7 @@ step('a visitor writes in the widget and the console shows it without a reload',
   pages.site = site;
   await site.goto(`${BASE}/demo/site.html?channel=${channelId}`);
   await site.click('.cw-launcher');
+  await site.fill('.cw-name', 'Мария Покупатель');
   await site.fill('.cw-text', 'Здравствуйте, нужен счёт');
   const sentAt = Date.now();
   await site.click('.cw-send');
@@ -132,6 +133,8 @@ step('a visitor writes in the widget and the console shows it without a reload',
   await item.waitFor({ timeout: 5000 });
   const delay = Date.now() - sentAt;
   assert.ok(delay < 4000, `the console showed the message ${delay} ms after sending`);
+  assert.match(await item.locator('.di-name').textContent(), /Мария Покупатель/);
+  assert.equal(await site.locator('.cw-name').isVisible(), false, 'the name is asked once');
   await admin.waitForFunction(() => /^\(\d+\) /.test(document.title));
   await item.click();
   await admin.waitForSelector('.msg.in .msg-text >> text=Здравствуйте, нужен счёт');
@@ -418,8 +421,11 @@ step('phone-size screens: the console and the widget fit 360 px', async () => {
   await signIn(phone, 2);
   await phone.click('#tab-mine');
   await phone.waitForSelector('.dialog-item');
+  const listWidth = await phone.evaluate(() => document.documentElement.scrollWidth);
+  assert.ok(listWidth <= 360, `the list fits without sideways scrolling (${listWidth} px)`);
+  assert.ok(await phone.locator('.dialog-item .di-time').first().isVisible(), 'the time of the last message shows');
   await phone.screenshot({ path: `${OUT}/console-phone-list.png` });
-  await phone.click('.dialog-item');
+  await phone.locator('.dialog-item', { hasText: 'Мария Покупатель' }).click();
   await phone.waitForSelector('.msg');
   assert.equal(await phone.locator('#list-pane').isVisible(), false, 'on a phone the dialog replaces the list');
   const overflow = await phone.evaluate(() => document.documentElement.scrollWidth);
