@@ -49,6 +49,7 @@ async function newContext(options) {
 }
 const pages = {};
 let channelId;
+let documentUrl;
 const problems = [];
 
 function watch(page, who) {
@@ -174,6 +175,21 @@ step('an image goes both ways', async () => {
     const imgs = root.querySelectorAll('.cw-them .cw-img');
     return imgs.length > 0 && imgs[imgs.length - 1].complete && imgs[imgs.length - 1].naturalWidth === 2;
   });
+});
+
+step('a document from the visitor is offered as a download', async () => {
+  const admin = pages.admin;
+  await pages.site.setInputFiles('.cw-file', { name: 'договор.pdf', mimeType: 'application/pdf', buffer: Buffer.from('%PDF-1.4\n%%EOF\n') });
+  await pages.site.click('.cw-send');
+  const link = admin.locator('.msg.in a.att-file', { hasText: 'договор.pdf' });
+  await link.waitFor();
+  const href = await link.getAttribute('href');
+  assert.match(href, /\/attachment\.php\?id=\d+&download=1$/);
+  const file = await admin.request.get(href);
+  assert.equal(file.status(), 200);
+  assert.match(file.headers()['content-disposition'], /^attachment;/);
+  assert.equal((await file.body()).toString(), '%PDF-1.4\n%%EOF\n');
+  documentUrl = href;
 });
 
 step('a visitor message with HTML renders as text', async () => {
@@ -303,6 +319,14 @@ step('the API refuses a request without the CSRF token, without a session, and c
   });
   assert.equal(managerChannels.status, 403);
   assert.equal(managerChannels.body.error.code, 'forbidden');
+  // An operator who is not in the dialog cannot fetch its files.
+  const outsiderCtx = await newContext();
+  const outsider = await outsiderCtx.newPage();
+  await signIn(outsider, 3);
+  const refused = await outsider.request.get(documentUrl);
+  assert.ok([403, 404].includes(refused.status()), `an outsider got ${refused.status()}`);
+  await outsiderCtx.close();
+
   const ctx = await newContext();
   const anonymous = await ctx.newPage();
   const r = await anonymous.request.get(BASE + '/api.php?action=me');
