@@ -121,17 +121,11 @@ function api_poll(Crmchats $chats, int $operatorId, ?string $cursor, int $timeou
     return is_array($result) ? $result : [];
 }
 
-/**
- * @return array<string, mixed> one attachment for send_message from the console's JSON
- */
-function api_attachment(mixed $a): array
+/** @return array{data_base64:string, name:string, mime:string} one file of a console message */
+function api_attachment(mixed $file): array
 {
-    if (!is_array($a) || !is_string($a['data_base64'] ?? null)) {
-        throw new ApiError(400, 'invalid_argument', 'attachments: each needs data_base64, name and mime');
-    }
-    $mime = is_string($a['mime'] ?? null) && preg_match('~^[\w.+-]+/[\w.+-]+$~', $a['mime']) ? $a['mime'] : 'application/octet-stream';
-    $name = trim(str_replace(["\0", '/', '\\'], ['', '_', '_'], (string)($a['name'] ?? 'file')));
-    return ['data_base64' => $a['data_base64'], 'name' => $name !== '' ? mb_substr($name, 0, 200) : 'file', 'mime' => $mime];
+    return crmchats_upload_from_json($file)
+        ?? throw new ApiError(400, 'invalid_argument', 'attachments: each needs data_base64, name and mime');
 }
 
 /** @return mixed the action's result */
@@ -310,7 +304,7 @@ if ($action === 'demo_login' || $action === 'logout' || $action === 'demo_users'
                 'id' => $u['id'], 'name' => $u['name'], 'login' => $u['login'], 'is_admin' => $u['is_admin'],
             ], $users)]);
         } catch (CrmchatsException $e) {
-            crmchats_send_error(crmchats_status_for_error($e->getErrorCode()), $e->getErrorCode(), $e->getMessage());
+            crmchats_send_library_error($e, 'api.php demo_users');
         }
         return;
     }
@@ -338,7 +332,7 @@ if ($action === 'demo_login' || $action === 'logout' || $action === 'demo_users'
     } catch (ApiError $e) {
         crmchats_send_error($e->status, $e->errorCode, $e->getMessage());
     } catch (CrmchatsException $e) {
-        crmchats_send_error(crmchats_status_for_error($e->getErrorCode()), $e->getErrorCode(), $e->getMessage());
+        crmchats_send_library_error($e, "api.php $action");
     }
     return;
 }
@@ -361,11 +355,7 @@ try {
 } catch (ApiError $e) {
     crmchats_send_error($e->status, $e->errorCode, $e->getMessage());
 } catch (CrmchatsException $e) {
-    $status = crmchats_status_for_error($e->getErrorCode());
-    if ($status >= 500) {
-        error_log("crmchats api.php $action: " . $e->getErrorCode() . ': ' . $e->getMessage());
-    }
-    crmchats_send_error($status, $e->getErrorCode(), $e->getMessage());
+    crmchats_send_library_error($e, "api.php $action");
 } catch (Throwable $e) {
     error_log("crmchats api.php $action: " . get_class($e) . ': ' . $e->getMessage());
     crmchats_send_error(500, 'internal_error', 'internal error; see the server log');

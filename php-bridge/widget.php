@@ -40,8 +40,7 @@ try {
     $chats = Crmchats::shared();
     $found = $chats->call('channels.get', ['channel_id' => $channelId])['channel'] ?? [];
 } catch (CrmchatsException $e) {
-    $status = crmchats_status_for_error($e->getErrorCode());
-    crmchats_send_error($status, $e->getErrorCode(), $status >= 500 ? 'chat unavailable' : $e->getMessage());
+    crmchats_send_library_error($e, 'widget.php', 'chat unavailable, try again later');
     return;
 }
 if (($found['type'] ?? '') !== 'widget' || empty($found['active'])) {
@@ -95,12 +94,9 @@ try {
                 $params['name'] = mb_substr(trim($body['name']), 0, 100);
             }
             $files = [];
-            foreach (is_array($body['attachments'] ?? null) ? $body['attachments'] : [] as $a) {
-                if (!is_array($a) || !is_string($a['data_base64'] ?? null)) {
-                    throw new CrmchatsException('invalid_argument', 'attachments: each needs data_base64, name and mime');
-                }
-                $mime = is_string($a['mime'] ?? null) && preg_match('~^[\w.+-]+/[\w.+-]+$~', $a['mime']) ? $a['mime'] : 'application/octet-stream';
-                $files[] = ['data_base64' => $a['data_base64'], 'name' => mb_substr((string)($a['name'] ?? 'file'), 0, 200), 'mime' => $mime];
+            foreach (is_array($body['attachments'] ?? null) ? $body['attachments'] : [] as $file) {
+                $files[] = crmchats_upload_from_json($file)
+                    ?? throw new CrmchatsException('invalid_argument', 'attachments: each needs data_base64, name and mime');
             }
             if ($files !== []) {
                 $params['attachments'] = $files;
@@ -140,9 +136,5 @@ try {
             crmchats_send_error(400, 'unknown_method', "no action `$action`");
     }
 } catch (CrmchatsException $e) {
-    $status = crmchats_status_for_error($e->getErrorCode());
-    if ($status >= 500) {
-        error_log("crmchats widget.php $action: " . $e->getErrorCode() . ': ' . $e->getMessage());
-    }
-    crmchats_send_error($status, $e->getErrorCode(), $status >= 500 ? 'chat unavailable, try again later' : $e->getMessage());
+    crmchats_send_library_error($e, "widget.php $action", 'chat unavailable, try again later');
 }

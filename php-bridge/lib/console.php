@@ -109,6 +109,39 @@ function crmchats_send_error(int $status, string $code, string $message): void
     crmchats_send_json($status, ['ok' => false, 'error' => ['code' => $code, 'message' => $message]]);
 }
 
+/**
+ * Sends a library error as the JSON error reply with its HTTP status (crmchats_status_for_error).
+ * Our own failures (5xx that are not the messenger's answer) go to the server log; for callers outside
+ * the CRM (a site's visitors) $publicMessage replaces the text of any 5xx.
+ */
+function crmchats_send_library_error(CrmchatsException $e, string $where, ?string $publicMessage = null): void
+{
+    $code = $e->getErrorCode();
+    $status = crmchats_status_for_error($code);
+    if ($status >= 500 && !str_starts_with($code, 'provider_')) {
+        error_log("crmchats $where: $code: " . $e->getMessage());
+    }
+    crmchats_send_error($status, $code, $status >= 500 && $publicMessage !== null ? $publicMessage : $e->getMessage());
+}
+
+/**
+ * A file sent by the console or the widget ({data_base64, name, mime}) as the library takes it: a MIME
+ * type of the usual shape (else application/octet-stream), a name without path separators, at most
+ * 200 characters. Null when there is no data_base64.
+ *
+ * @return array{data_base64:string, name:string, mime:string}|null
+ */
+function crmchats_upload_from_json(mixed $file): ?array
+{
+    if (!is_array($file) || !is_string($file['data_base64'] ?? null)) {
+        return null;
+    }
+    $mime = is_string($file['mime'] ?? null) && preg_match('~^[\w.+-]+/[\w.+-]+$~', $file['mime'])
+        ? $file['mime'] : 'application/octet-stream';
+    $name = trim(str_replace(["\0", '/', '\\'], ['', '_', '_'], (string)($file['name'] ?? '')));
+    return ['data_base64' => $file['data_base64'], 'name' => $name !== '' ? mb_substr($name, 0, 200) : 'file', 'mime' => $mime];
+}
+
 /** Security headers of the HTML pages: no inline scripts, nothing from other origins. */
 function crmchats_page_headers(): void
 {

@@ -72,4 +72,19 @@ final class ConsoleHelpersTest extends TestCase
         $this->assertSame(400, crmchats_status_for_error('invalid_argument'));
         $this->assertSame(500, crmchats_status_for_error('storage_error'));
     }
+
+    public function testUploadedFilesKeepTheirDataAndGetASafeNameAndType(): void
+    {
+        $this->assertSame(
+            ['data_base64' => 'AAEC', 'name' => '.._.._etc_passwd', 'mime' => 'application/octet-stream'],
+            crmchats_upload_from_json(['data_base64' => 'AAEC', 'name' => '../../etc/passwd', 'mime' => "text/html\r\nX: y"]),
+        );
+        $this->assertSame(
+            ['data_base64' => 'AAEC', 'name' => 'счёт.pdf', 'mime' => 'application/pdf'],
+            crmchats_upload_from_json(['data_base64' => 'AAEC', 'name' => ' счёт.pdf ', 'mime' => 'application/pdf']),
+        );
+        $this->assertSame('file', crmchats_upload_from_json(['data_base64' => '', 'name' => ''])['name']);
+        $this->assertNull(crmchats_upload_from_json(['name' => 'x.png']));
+        $this->assertNull(crmchats_upload_from_json('AAEC'));
+    }
 }
