@@ -35,9 +35,9 @@ final class ApiError extends RuntimeException
 /** @return array<string, mixed> the JSON body of a POST */
 function api_body(): array
 {
-    $length = (int)($_SERVER['CONTENT_LENGTH'] ?? 0);
-    if ($length > CRMCHATS_MAX_BODY) {
-        throw new ApiError(413, 'file_too_large', 'the request is larger than ' . (CRMCHATS_MAX_BODY >> 20) . ' MB');
+    $tooLarge = crmchats_body_too_large((int)($_SERVER['CONTENT_LENGTH'] ?? 0), CRMCHATS_MAX_BODY);
+    if ($tooLarge !== null) {
+        throw new ApiError(413, 'file_too_large', $tooLarge);
     }
     $raw = file_get_contents('php://input');
     if ($raw === false || $raw === '') {

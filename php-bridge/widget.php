@@ -24,7 +24,8 @@ ini_set('html_errors', '0');
 require_once __DIR__ . '/lib/console.php';
 require_once __DIR__ . '/Crmchats.php';
 
-const CRMCHATS_WIDGET_MAX_BODY = 30 * 1024 * 1024;
+/** Largest request: the library takes files up to 25 MB, base64 makes them a third larger. */
+const CRMCHATS_WIDGET_MAX_BODY = 40 * 1024 * 1024;
 
 $query = crmchats_parse_query((string)($_SERVER['QUERY_STRING'] ?? ''));
 $action = (string)($query['action'] ?? '');
@@ -68,8 +69,9 @@ if ($method !== 'POST') {
     crmchats_send_error(405, 'invalid_argument', 'POST only');
     return;
 }
-if ((int)($_SERVER['CONTENT_LENGTH'] ?? 0) > CRMCHATS_WIDGET_MAX_BODY) {
-    crmchats_send_error(413, 'file_too_large', 'at most ' . (CRMCHATS_WIDGET_MAX_BODY >> 20) . ' MB at once');
+$tooLarge = crmchats_body_too_large((int)($_SERVER['CONTENT_LENGTH'] ?? 0), CRMCHATS_WIDGET_MAX_BODY);
+if ($tooLarge !== null) {
+    crmchats_send_error(413, 'file_too_large', $tooLarge);
     return;
 }
 $body = json_decode((string)file_get_contents('php://input'), true);

@@ -125,6 +125,35 @@ function crmchats_send_library_error(CrmchatsException $e, string $where, ?strin
 }
 
 /**
+ * Why a request body of $length bytes cannot be read, or null when it can: over $limit (ours), or over
+ * PHP's post_max_size ($postMaxSize: default the php.ini value), past which PHP hands the script an
+ * empty body (files travel base64 in JSON, a third larger than the file).
+ */
+function crmchats_body_too_large(int $length, int $limit, ?string $postMaxSize = null): ?string
+{
+    $phpLimit = crmchats_ini_bytes($postMaxSize ?? (string)ini_get('post_max_size'));
+    $max = $phpLimit > 0 ? min($limit, $phpLimit) : $limit;
+    if ($length <= $max) {
+        return null;
+    }
+    return sprintf('the request is %.1f MB; this server takes at most %.1f MB (files travel base64-encoded: a third larger)%s',
+        $length / 1048576, $max / 1048576, $max === $phpLimit ? ' — raise PHP\'s post_max_size' : '');
+}
+
+/** Bytes of a php.ini size such as "8M" (0 = no limit). */
+function crmchats_ini_bytes(string $value): int
+{
+    $value = trim($value);
+    $number = (int)$value;
+    return match (strtolower(substr($value, -1))) {
+        'g' => $number << 30,
+        'm' => $number << 20,
+        'k' => $number << 10,
+        default => $number,
+    };
+}
+
+/**
  * A file sent by the console or the widget ({data_base64, name, mime}) as the library takes it: a MIME
  * type of the usual shape (else application/octet-stream), a name without path separators, at most
  * 200 characters. Null when there is no data_base64.

@@ -87,4 +87,16 @@ final class ConsoleHelpersTest extends TestCase
         $this->assertNull(crmchats_upload_from_json(['name' => 'x.png']));
         $this->assertNull(crmchats_upload_from_json('AAEC'));
     }
+
+    public function testABodyOverOurLimitOrPhpsPostMaxSizeIsRefusedWithTheReason(): void
+    {
+        $this->assertSame(8 << 20, crmchats_ini_bytes('8M'));
+        $this->assertSame(1 << 30, crmchats_ini_bytes('1G'));
+        $this->assertSame(512, crmchats_ini_bytes('512'));
+        $this->assertNull(crmchats_body_too_large(1000, 2000));
+        $this->assertStringContainsString('post_max_size', (string)crmchats_body_too_large(2 << 20, 40 << 20, '1M'));
+        $this->assertNull(crmchats_body_too_large(1000, 40 << 20, '1M'));
+        $this->assertNull(crmchats_body_too_large(50 << 20, 60 << 20, '0'), 'post_max_size 0: no PHP limit');
+        $this->assertStringNotContainsString('post_max_size', (string)crmchats_body_too_large(3000, 2000, '8M'));
+    }
 }
