@@ -34,6 +34,10 @@ pub struct Config {
     /// Timeout of every provider HTTP call, in seconds.
     #[serde(default = "default_http_timeout")]
     pub http_timeout_secs: u64,
+    /// Where comet-server's CometQL is reached (`host:port`, database): its public service unless
+    /// replaced (tests and self-hosted comet servers).
+    #[serde(default)]
+    pub comet: CometEndpoint,
 }
 
 #[derive(Clone, Debug, Default, Deserialize, PartialEq)]
@@ -41,6 +45,24 @@ pub struct Config {
 pub struct ProviderConfig {
     #[serde(default)]
     pub api_base: Option<String>,
+}
+
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct CometEndpoint {
+    pub host: String,
+    pub port: u16,
+    pub database: String,
+}
+
+impl Default for CometEndpoint {
+    fn default() -> Self {
+        CometEndpoint {
+            host: "app.comet-server.ru".into(),
+            port: 3306,
+            database: "CometQL_v1".into(),
+        }
+    }
 }
 
 /// Names of the host CRM's tables and columns (SalesMan defaults). Host tables are named in

@@ -218,6 +218,7 @@ fn process(
         }
     }
     opened.extend(stored.opened_dialogs.iter().copied());
+    rt.announce(&stored.dialog_ids);
     // Profiles the webhook carried with a picture need no lookup at the messenger.
     let carried: Vec<&VisitorProfile> = parsed
         .events
@@ -572,6 +573,7 @@ fn store_message<Q: Queryable>(
     }
     result.message_ids.push(message_id);
     push_unique(&mut result.visitor_ids, visitor_id);
+    push_unique(&mut result.dialog_ids, dialog_id);
     Ok(Some(message_id))
 }
 

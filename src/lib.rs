@@ -8,6 +8,7 @@
 //! Dependencies point one way: `ffi -> api -> (ingest, outbound, team, crm) -> (providers, store) -> model`.
 
 pub mod api;
+pub mod comet;
 pub mod config;
 pub mod crm;
 pub mod error;

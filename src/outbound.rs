@@ -169,6 +169,7 @@ pub fn send_reply(rt: &Runtime, reply: Reply) -> Result<MessageId> {
         // The message is stored and queued: tick sends it; it is never reported as lost.
         log::error!("dialog {}: sending message {message_id}: {e}", dialog.id);
     }
+    rt.announce(&[dialog.id]);
     Ok(message_id)
 }
 

@@ -12,6 +12,7 @@ use crate::http::HttpAgents;
 
 use crate::model::{Channel, ChannelId, VisitorId};
 use crate::providers::{provider_for, Provider, ProviderContext};
+use crate::settings::Settings;
 use crate::storage::FileStorage;
 use crate::store::{Db, Store, StoreResult};
 use crate::time::Timestamp;
@@ -27,6 +28,8 @@ pub struct Runtime {
     channels: Mutex<HashMap<ChannelId, (Instant, Channel)>>,
     /// When this process last wrote each channel's `last_inbound_at`.
     inbound_marks: Mutex<HashMap<ChannelId, Instant>>,
+    /// The team's settings as last read, for what runs on every webhook (the comet check).
+    settings: Mutex<Option<(Instant, Settings)>>,
 }
 
 /// How long a process serves webhooks from its copy of a channel. Another process's change (a
@@ -74,6 +77,7 @@ impl Runtime {
             profile_checks: Mutex::new(HashMap::new()),
             channels: Mutex::new(HashMap::new()),
             inbound_marks: Mutex::new(HashMap::new()),
+            settings: Mutex::new(None),
         })
     }
 
@@ -137,6 +141,41 @@ impl Runtime {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .remove(&id);
+    }
+
+    /// The team's settings, read at most every few seconds by this process.
+    pub fn cached_settings(&self) -> Settings {
+        let now = Instant::now();
+        let mut cached = self.settings.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((at, settings)) = cached.as_ref() {
+            if now.duration_since(*at) < CHANNEL_CACHE_TTL {
+                return settings.clone();
+            }
+        }
+        let settings = self
+            .store
+            .db()
+            .ok()
+            .and_then(|mut db| crate::team::settings(&mut db).ok())
+            .unwrap_or_default();
+        *cached = Some((now, settings.clone()));
+        settings
+    }
+
+    /// Forgets the cached settings after this process changed them.
+    pub fn forget_settings(&self) {
+        *self.settings.lock().unwrap_or_else(|p| p.into_inner()) = None;
+    }
+
+    /// Tells consoles subscribed on comet-server that these dialogs changed (when configured).
+    pub fn announce(&self, dialog_ids: &[crate::model::DialogId]) {
+        let settings = self.cached_settings();
+        crate::comet::announce(
+            &self.config.comet,
+            &settings.comet,
+            self.config.identity,
+            dialog_ids,
+        );
     }
 
     /// True (and noted) when this process has not written the channel's last inbound time for

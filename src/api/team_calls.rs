@@ -167,6 +167,7 @@ impl Crmchats {
         let stored =
             serde_json::to_string(&settings).map_err(|e| Error::Internal(e.to_string()))?;
         db.save_settings_json(&stored, p.operator_id)?;
+        self.rt.forget_settings();
         Ok(json!({"settings": settings.to_public_json()}))
     }
 
@@ -286,6 +287,7 @@ impl Crmchats {
             "dialogs.reopen" => team::reopen(&self.rt, &actor, p.dialog_id)?,
             _ => return Err(Error::UnknownMethod(method.to_string())),
         }
+        self.rt.announce(&[p.dialog_id]);
         let mut db = self.rt.store.db()?;
         let state = db
             .dialog_state(p.dialog_id)?

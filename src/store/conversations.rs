@@ -98,6 +98,8 @@ pub struct StoredInbound {
     /// Dialogs this webhook opened or reopened: the team's rules run for them.
     pub opened_dialogs: Vec<OpenedDialog>,
     pub visitor_ids: Vec<VisitorId>,
+    /// Dialogs that got a new message (announced to consoles).
+    pub dialog_ids: Vec<DialogId>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]

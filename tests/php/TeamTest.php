@@ -47,11 +47,46 @@ final class TeamTest extends TestCase
         $this->assertFalse($third['ran'], 'the library refuses a second run within the minute across processes');
     }
 
+    public function testTheSameWebhookRetriedByTwoProcessesAtOnceIsStoredOnce(): void
+    {
+        [$body, $headers] = TestEnv::freshTextUpdate('повтор');
+        $update = json_decode($body, true, 512, JSON_THROW_ON_ERROR);
+        $this->runWorkers(TestEnv::webhookRequest($headers), array_fill(0, 4, $update));
+        $dialogs = TestEnv::dialogsOf($update['message']['from']['username']);
+        $this->assertCount(1, $dialogs);
+        $messages = TestEnv::lib()->call('messages.list', ['dialog_id' => $dialogs[0]['id'], 'operator_id' => 1])['messages'];
+        $this->assertCount(1, $messages, 'four simultaneous deliveries of one update: one message');
+    }
+
     public function testParallelProcessesDeliveringANewVisitorsFirstMessagesMakeOneDialog(): void
     {
         [$body, $headers] = TestEnv::freshTextUpdate('первое');
         $update = json_decode($body, true, 512, JSON_THROW_ON_ERROR);
-        $request = TestEnv::webhookRequest($headers);
+        $updates = [];
+        for ($i = 0; $i < 4; $i++) {
+            $u = $update;
+            $u['update_id'] += $i + 1;
+            $u['message']['message_id'] += $i + 1;
+            $u['message']['text'] = "сообщение $i";
+            $updates[] = $u;
+        }
+        $this->runWorkers(TestEnv::webhookRequest($headers), $updates);
+
+        $dialogs = TestEnv::dialogsOf($update['message']['from']['username']);
+        $this->assertCount(1, $dialogs, 'one visitor, one dialog');
+        $messages = TestEnv::lib()->call('messages.list', ['dialog_id' => $dialogs[0]['id'], 'operator_id' => 1])['messages'];
+        $this->assertCount(4, $messages);
+    }
+
+    /**
+     * Runs one PHP process per update, all calling handleWebhook at the same moment; each must
+     * answer 200.
+     *
+     * @param array<string, mixed> $request
+     * @param list<array<string, mixed>> $updates
+     */
+    private function runWorkers(array $request, array $updates): void
+    {
         $worker = <<<'PHP'
             <?php
             require getenv('CRMCHATS_BRIDGE') . '/Crmchats.php';
@@ -66,12 +101,8 @@ final class TeamTest extends TestCase
         file_put_contents($script, $worker);
         $startAt = microtime(true) + 1.0;
         $processes = [];
-        for ($i = 0; $i < 4; $i++) {
-            $u = $update;
-            $u['update_id'] += $i + 1;
-            $u['message']['message_id'] += $i + 1;
-            $u['message']['text'] = "сообщение $i";
-            $env = TestEnv::childEnv() + [];
+        foreach ($updates as $u) {
+            $env = TestEnv::childEnv();
             $env['CRMCHATS_BRIDGE'] = TestEnv::bridgeDir();
             $env['CRMCHATS_TEST_CONFIG'] = json_encode(TestEnv::config(), JSON_THROW_ON_ERROR);
             $env['CRMCHATS_START_AT'] = (string)$startAt;
@@ -88,10 +119,5 @@ final class TeamTest extends TestCase
             $this->assertSame('200', $out, $err);
         }
         unlink($script);
-
-        $dialogs = TestEnv::dialogsOf($update['message']['from']['username']);
-        $this->assertCount(1, $dialogs, 'one visitor, one dialog');
-        $messages = TestEnv::lib()->call('messages.list', ['dialog_id' => $dialogs[0]['id'], 'operator_id' => 1])['messages'];
-        $this->assertCount(4, $messages);
     }
 }
