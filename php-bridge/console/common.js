@@ -15,7 +15,8 @@ window.Crmchats = (() => {
   const state = {
     csrf: meta('crmchats-csrf'),
     apiUrl: meta('crmchats-api') || '../api.php',
-    lang: localStorage.getItem('crmchats_lang') || meta('crmchats-lang') || 'ru',
+    // The server's choice: the CRM user's language when known, else the switch's cookie, else Russian.
+    lang: meta('crmchats-lang') === 'en' ? 'en' : 'ru',
   };
 
   /** el('div', {class: 'x', text: 'y', onclick: f, 'data-id': 3}, child, 'text', ...) */
@@ -151,7 +152,6 @@ window.Crmchats = (() => {
 
   function setLang(lang) {
     state.lang = lang === 'en' ? 'en' : 'ru';
-    localStorage.setItem('crmchats_lang', state.lang);
     document.cookie = 'crmchats_lang=' + state.lang + '; path=/; SameSite=Lax; max-age=31536000';
     document.documentElement.lang = state.lang;
   }

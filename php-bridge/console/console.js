@@ -52,7 +52,6 @@
       return;
     }
     s.me = s.info.operator;
-    if (!localStorage.getItem('crmchats_lang') && s.info.lang) C.setLang(s.info.lang);
     s.view = localStorage.getItem('crmchats_view') || 'mine';
     if (s.view === 'all' && !s.me.is_admin) s.view = 'mine';
     await loadOperators();
@@ -123,7 +122,8 @@
         C.toast(C.describeError(e), true);
       }
     });
-    const lang = el('select', { id: 'lang', 'aria-label': t('language') },
+    // The switch only where the CRM does not tell the user's language.
+    const lang = el('select', { id: 'lang', 'aria-label': t('language'), hidden: C.meta('crmchats-lang-from-crm') === '1' },
       el('option', { value: 'ru', text: 'RU', selected: C.state.lang === 'ru' }),
       el('option', { value: 'en', text: 'EN', selected: C.state.lang === 'en' }));
     lang.addEventListener('change', () => { C.setLang(lang.value); renderShell(); route(); });

@@ -14,30 +14,31 @@ ini_set('html_errors', '0');
 
 require_once __DIR__ . '/../lib/console.php';
 
-$operator = crmchats_current_operator();
-$csrf = crmchats_csrf_token();
-$lang = crmchats_language();
-$asset = static fn (string $file): string => crmchats_h($file . '?v=' . (string)@filemtime(__DIR__ . '/' . $file));
+$crmchatsOperator = crmchats_current_operator();
+$crmchatsCsrf = crmchats_csrf_token();
+$crmchatsLanguage = crmchats_language();
+$crmchatsAsset = static fn (string $file): string => crmchats_h($file . '?v=' . (string)@filemtime(__DIR__ . '/' . $file));
 crmchats_page_headers();
 ?><!doctype html>
-<html lang="<?= crmchats_h($lang) ?>">
+<html lang="<?= crmchats_h($crmchatsLanguage) ?>">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="crmchats-csrf" content="<?= crmchats_h($csrf) ?>">
+<meta name="crmchats-csrf" content="<?= crmchats_h($crmchatsCsrf) ?>">
 <meta name="crmchats-api" content="../api.php">
-<meta name="crmchats-lang" content="<?= crmchats_h($lang) ?>">
-<meta name="crmchats-signed-in" content="<?= $operator !== null ? '1' : '0' ?>">
+<meta name="crmchats-lang" content="<?= crmchats_h($crmchatsLanguage) ?>">
+<meta name="crmchats-lang-from-crm" content="<?= crmchats_crm_language() !== null ? '1' : '0' ?>">
+<meta name="crmchats-signed-in" content="<?= $crmchatsOperator !== null ? '1' : '0' ?>">
 <meta name="crmchats-demo" content="<?= crmchats_demo_login_allowed() && !isset($GLOBALS['iduser1']) ? '1' : '0' ?>">
 <title>Чаты</title>
-<link rel="stylesheet" href="<?= $asset('console.css') ?>">
+<link rel="stylesheet" href="<?= $crmchatsAsset('console.css') ?>">
 </head>
 <body>
 <div id="app" class="app" aria-live="polite">
   <noscript>JavaScript is required.</noscript>
 </div>
-<script src="<?= $asset('common.js') ?>"></script>
-<script src="<?= $asset('settings.js') ?>"></script>
-<script src="<?= $asset('console.js') ?>"></script>
+<script src="<?= $crmchatsAsset('common.js') ?>"></script>
+<script src="<?= $crmchatsAsset('settings.js') ?>"></script>
+<script src="<?= $crmchatsAsset('console.js') ?>"></script>
 </body>
 </html>

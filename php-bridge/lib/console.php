@@ -71,18 +71,19 @@ function crmchats_csrf_valid(array $server): bool
     return is_string($sent) && is_string($expected) && $expected !== '' && hash_equals($expected, $sent);
 }
 
-/** The user's language: the CRM's when it says, else the switch's cookie; Russian by default. */
+/** The CRM user's language when the CRM tells it ($GLOBALS['language']: ru or en), else null. */
+function crmchats_crm_language(): ?string
+{
+    $language = $GLOBALS['language'] ?? null;
+    $code = is_string($language) ? strtolower(substr($language, 0, 2)) : '';
+    return $code === 'ru' || $code === 'en' ? $code : null;
+}
+
+/** The page's language: the CRM user's when known, else the switch's cookie; Russian by default. */
 function crmchats_language(): string
 {
-    foreach ([$GLOBALS['language'] ?? null, $GLOBALS['lang'] ?? null, $_COOKIE['crmchats_lang'] ?? null] as $candidate) {
-        if (is_string($candidate)) {
-            $code = strtolower(substr($candidate, 0, 2));
-            if ($code === 'ru' || $code === 'en') {
-                return $code;
-            }
-        }
-    }
-    return 'ru';
+    $switch = is_string($_COOKIE['crmchats_lang'] ?? null) ? $_COOKIE['crmchats_lang'] : '';
+    return crmchats_crm_language() ?? (in_array($switch, ['ru', 'en'], true) ? $switch : 'ru');
 }
 
 /** @param array<string, mixed> $data */

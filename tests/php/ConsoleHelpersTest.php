@@ -14,7 +14,7 @@ final class ConsoleHelpersTest extends TestCase
 {
     protected function tearDown(): void
     {
-        unset($GLOBALS['language'], $GLOBALS['lang'], $_COOKIE['crmchats_lang'], $_SESSION['crmchats_csrf']);
+        unset($GLOBALS['language'], $_COOKIE['crmchats_lang'], $_SESSION['crmchats_csrf']);
     }
 
     public function testWidgetOriginsAreAllowedByTheChannelsListOrAnyWhenEmpty(): void
@@ -50,10 +50,12 @@ final class ConsoleHelpersTest extends TestCase
     public function testLanguageFollowsTheCrmThenTheSwitchAndDefaultsToRussian(): void
     {
         $this->assertSame('ru', crmchats_language());
+        $this->assertNull(crmchats_crm_language(), 'the switch is shown');
         $_COOKIE['crmchats_lang'] = 'en';
         $this->assertSame('en', crmchats_language());
         $GLOBALS['language'] = 'ru_RU';
         $this->assertSame('ru', crmchats_language(), 'the CRM user\'s language wins over the switch');
+        $this->assertSame('ru', crmchats_crm_language(), 'the switch is hidden');
         $GLOBALS['language'] = 'de';
         $this->assertSame('en', crmchats_language(), 'a language we lack falls through to the switch');
     }
