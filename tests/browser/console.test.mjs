@@ -342,6 +342,13 @@ step('the API refuses a request without the CSRF token, without a session, and c
   const allowed = await widgetStart(SITE);
   assert.equal(allowed.status(), 200);
   assert.equal(allowed.headers()['access-control-allow-origin'], SITE);
+  // Another visitor's token does not open this visitor's file.
+  const stranger = (await allowed.json()).result.visitor_token;
+  const attachmentId = Number(/id=(\d+)/.exec(documentUrl)[1]);
+  const peek = await anonymous.request.post(`${BASE}/widget.php?action=attachment&channel=${channelId}`, {
+    headers: { 'Content-Type': 'application/json' }, data: JSON.stringify({ visitor_token: stranger, attachment_id: attachmentId }),
+  });
+  assert.equal(peek.status(), 404);
   await ctx.close();
 });
 
