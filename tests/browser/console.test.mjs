@@ -446,6 +446,31 @@ step('long lists: more dialogs by cursor, older messages by before_id', async ()
   await admin.fill('#search', '');
 });
 
+step('with nobody online a new dialog waits in the queue, and an operator takes it', async () => {
+  const admin = pages.admin;
+  const manager = pages.manager;
+  await manager.selectOption('#presence', 'away');
+  await manager.waitForFunction(() => document.querySelector('#presence').dataset.status === 'away');
+  await admin.selectOption('#presence', 'offline');
+  await admin.waitForFunction(() => document.querySelector('#presence').dataset.status === 'offline');
+  const ctx = await newContext();
+  const r = await ctx.request.post(`${BASE}/widget.php?action=start&channel=${channelId}`, { data: {} });
+  const token = (await r.json()).result.visitor_token;
+  await ctx.request.post(`${BASE}/widget.php?action=send&channel=${channelId}`, { data: { visitor_token: token, text: 'Есть кто-нибудь?', name: 'Ночной гость' } });
+  await ctx.close();
+
+  await admin.click('#tab-queue');
+  const item = admin.locator('.dialog-item', { hasText: 'Ночной гость' });
+  await item.waitFor({ timeout: 5000 });
+  assert.equal(await item.locator('.queue-tag').count(), 1);
+  await item.click();
+  await admin.click('[data-action=take]');
+  await admin.waitForSelector('.dh-sub >> text=Ведёт: Анна Админова');
+  await admin.waitForSelector('.event.ev-assigned');
+  await admin.selectOption('#presence', 'online');
+  await manager.selectOption('#presence', 'online');
+});
+
 step('phone-size screens: the console and the widget fit 360 px', async () => {
   const ctx = await newContext({ viewport: { width: 360, height: 740 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 });
   const phone = watch(await ctx.newPage(), 'phone');
