@@ -96,12 +96,13 @@ pub struct HostTables {
     pub contact_created: String,
     pub settings_table: String,
     pub settings_timezone: String,
+    pub settings_company: String,
     pub settings_identity: String,
 }
 
 impl HostTables {
     /// Every name with its configuration key (also its placeholder in query templates).
-    pub fn names(&self) -> [(&'static str, &str); 27] {
+    pub fn names(&self) -> [(&'static str, &str); 28] {
         [
             ("user_table", &self.user_table),
             ("user_id", &self.user_id),
@@ -129,6 +130,7 @@ impl HostTables {
             ("contact_created", &self.contact_created),
             ("settings_table", &self.settings_table),
             ("settings_timezone", &self.settings_timezone),
+            ("settings_company", &self.settings_company),
             ("settings_identity", &self.settings_identity),
         ]
     }
@@ -163,6 +165,7 @@ impl Default for HostTables {
             contact_created: "date_create".into(),
             settings_table: "app_settings".into(),
             settings_timezone: "timezone".into(),
+            settings_company: "company".into(),
             settings_identity: "identity".into(),
         }
     }

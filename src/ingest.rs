@@ -403,6 +403,11 @@ fn store_events(
     let now = Timestamp::now();
     for (event, fetched) in events.iter().zip(files) {
         match event {
+            // A lone digit after we asked for a rating is the rating, not a new message that
+            // would reopen the dialog.
+            InboundEvent::Message(m)
+                if team::lone_rating(&m.text, !m.files.is_empty()).is_some()
+                    && take_rating(rt, &mut tx, channel.id, m, now)? => {}
             InboundEvent::Message(m) if single_message => {
                 if store_message(&mut tx, channel.id, m, &fetched, now, &mut result)?.is_none() {
                     // Stored concurrently under another delivery: keep the first copy only.
@@ -575,6 +580,48 @@ fn store_message<Q: Queryable>(
     push_unique(&mut result.visitor_ids, visitor_id);
     push_unique(&mut result.dialog_ids, dialog_id);
     Ok(Some(message_id))
+}
+
+/// Records a lone digit as the rating of the visitor's closed dialog, when one was asked within
+/// the window; true when the message was taken as a rating (or is a redelivery of one).
+fn take_rating(
+    rt: &Runtime,
+    tx: &mut Db<'_, mysql::Transaction<'_>>,
+    channel_id: ChannelId,
+    m: &InboundMessage,
+    now: Timestamp,
+) -> Result<bool, StoreError> {
+    let Some(rating) = team::lone_rating(&m.text, !m.files.is_empty()) else {
+        return Ok(false);
+    };
+    let settings = rt.cached_settings();
+    if !settings.rating.enabled {
+        return Ok(false);
+    }
+    let key = format!("rating:{}", m.external_id);
+    if tx.delivery_seen(channel_id, &key)? {
+        return Ok(true); // this very digit was taken as a rating before: a redelivery
+    }
+    let Some(visitor_id) = tx.visitor_id(channel_id, &m.visitor.external_id)? else {
+        return Ok(false);
+    };
+    let window = i64::from(settings.rating.window_minutes) * 60_000;
+    let Some(dialog_id) =
+        tx.dialog_awaiting_rating(visitor_id, Timestamp(now.millis() - window))?
+    else {
+        return Ok(false);
+    };
+    // The message's own id makes a redelivery of the same digit a no-op.
+    if tx.claim_delivery(channel_id, &key)? && tx.set_rating(dialog_id, rating, now)? {
+        tx.log_event(
+            Some(dialog_id),
+            None,
+            None,
+            "rated",
+            &json!({"rating": rating}),
+        )?;
+    }
+    Ok(true)
 }
 
 /// Stores a message our side sent outside the inbox as outgoing, in the visitor's open dialog.

@@ -188,6 +188,27 @@ pub struct Settings {
     pub notices: Notices,
     pub working_hours: WorkingHours,
     pub comet: Comet,
+    pub rating: Rating,
+}
+
+/// Asking the visitor to rate a closed dialog.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Rating {
+    pub enabled: bool,
+    pub text: String,
+    /// How long after the question a lone digit 1-5 counts as the answer.
+    pub window_minutes: u32,
+}
+
+impl Default for Rating {
+    fn default() -> Self {
+        Rating {
+            enabled: false,
+            text: "Оцените, пожалуйста, наш разговор: отправьте цифру от 1 до 5.".into(),
+            window_minutes: 60,
+        }
+    }
 }
 
 impl Default for Settings {
@@ -202,6 +223,7 @@ impl Default for Settings {
             notices: Notices::default(),
             working_hours: WorkingHours::default(),
             comet: Comet::default(),
+            rating: Rating::default(),
         }
     }
 }
@@ -272,6 +294,18 @@ impl Settings {
             ("notices.operator_assigned", &self.notices.operator_assigned),
             ("notices.colleague_joined", &self.notices.colleague_joined),
         ];
+        if self.rating.enabled && self.rating.text.trim().is_empty() {
+            return Err(Error::invalid(
+                "rating.text",
+                "an enabled question needs a text",
+            ));
+        }
+        if !(1..=10_080).contains(&self.rating.window_minutes) {
+            return Err(Error::invalid(
+                "rating.window_minutes",
+                "1 to 10080 (a week)",
+            ));
+        }
         for (name, toggle) in texts {
             if toggle.text.chars().count() > MAX_TEXT {
                 return Err(Error::invalid(

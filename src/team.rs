@@ -282,6 +282,37 @@ fn dialog_opened(rt: &Runtime, opened: OpenedDialog) -> Result<()> {
     Ok(())
 }
 
+/// Asks the visitor to rate a dialog that just closed (when switched on), once per closing.
+fn ask_rating(
+    rt: &Runtime,
+    db: &mut Db<PooledConn>,
+    settings: &Settings,
+    dialog_id: DialogId,
+    now: Timestamp,
+) {
+    if !settings.rating.enabled {
+        return;
+    }
+    if let Err(e) = db.mark_rating_requested(dialog_id, now) {
+        log::warn!("dialog {dialog_id}: rating request: {e}");
+        return;
+    }
+    send_auto_once(rt, db, dialog_id, "rating_request", &settings.rating.text);
+}
+
+/// A visitor's message that is just a digit 1-5: their rating, when a rating was asked of them.
+pub fn lone_rating(text: &str, has_files: bool) -> Option<u8> {
+    let t = text.trim();
+    let digit = t
+        .chars()
+        .next()
+        .filter(|_| t.chars().count() == 1 && !has_files)?;
+    digit
+        .to_digit(10)
+        .filter(|d| (1..=5).contains(d))
+        .map(|d| d as u8)
+}
+
 /// Sends an automatic message unless this opening of the dialog already had one of its kind.
 fn send_auto_once(
     rt: &Runtime,
@@ -549,6 +580,7 @@ pub fn close(rt: &Runtime, actor: &Actor, dialog_id: DialogId) -> Result<()> {
             &json!({"reason": "by_operator"}),
         )?;
         let settings = settings(&mut db)?;
+        ask_rating(rt, &mut db, &settings, dialog.id, now);
         drain_queue(rt, &mut db, &settings, now)?;
     }
     Ok(())
@@ -700,6 +732,7 @@ fn tick_locked(rt: &Runtime, db: &mut Db<PooledConn>, now: Timestamp) -> Result<
                     "closed",
                     &json!({"reason": "idle", "idle_minutes": minutes}),
                 )?;
+                ask_rating(rt, db, &settings, dialog_id, now);
                 closed += 1;
             }
         }

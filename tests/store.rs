@@ -71,7 +71,7 @@ fn the_table_prefix_applies_to_the_plugins_tables_only_and_bad_ones_are_refused(
         .conn()
         .query("SHOW TABLES LIKE 'crm2_crmchats_%'")
         .unwrap();
-    assert_eq!(tables.len(), 13, "{tables:?}");
+    assert_eq!(tables.len(), 16, "{tables:?}");
     assert_eq!(
         app.call("operators.list", &json!({})).unwrap()["operators"][0]["name"],
         "Анна Админова"

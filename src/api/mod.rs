@@ -11,6 +11,7 @@ use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
 mod live_calls;
+mod productivity_calls;
 mod team_calls;
 
 use crate::config::Config;
@@ -152,6 +153,7 @@ struct AttachmentJson {
 struct ListDialogsJson {
     operator_id: OperatorId,
     view: Option<String>,
+    tag: Option<String>,
     #[serde(default)]
     status: Option<String>,
     channel_id: Option<i64>,
@@ -372,6 +374,7 @@ impl Crmchats {
             other => self
                 .team_call(other, params)
                 .or_else(|| self.live_call(other, params))
+                .or_else(|| self.productivity_call(other, params))
                 .unwrap_or_else(|| Err(Error::UnknownMethod(other.to_string()))),
         }
     }
@@ -498,6 +501,7 @@ impl Crmchats {
         let query = DialogListQuery {
             operator_id: r.operator_id,
             view,
+            tag: r.tag.as_deref().map(str::trim).filter(|t| !t.is_empty()),
             status,
             channel_id: r.channel_id,
             search: r.search.as_deref(),
@@ -810,6 +814,7 @@ impl Crmchats {
             "unread": d.unread.max(0),
             "operator_ids": operator_ids,
             "assigned_operator_id": d.assigned_operator_id,
+            "rating": d.rating,
             "client_id": d.client_id,
             "contact_id": d.contact_id,
             "updated_at": d.last_activity_at.to_rfc3339(),

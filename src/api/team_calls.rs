@@ -95,6 +95,16 @@ struct VisitorJson {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
+struct ImportJson {
+    operator_id: OperatorId,
+    #[serde(default)]
+    dry_run: bool,
+    /// The CRM's root folder, where the old plugin's attachment URLs point.
+    files_root: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct ClientDialogsJson {
     operator_id: OperatorId,
     client_id: i64,
@@ -142,6 +152,7 @@ impl Crmchats {
             "visitors.create_client" => self.visitor_create(params, CrmKind::Client),
             "visitors.create_contact" => self.visitor_create(params, CrmKind::Contact),
             "clients.dialogs" => self.client_dialogs(params),
+            "import.socialchats" => self.import_socialchats(params),
             _ => return None,
         };
         Some(result)
@@ -403,6 +414,14 @@ impl Crmchats {
             "created_by_operator",
         )?;
         Ok(json!({"visitor_id": p.visitor_id, "linked": crm_json(&record)}))
+    }
+
+    /// Imports the original socialChats plugin's data (admins); `dry_run` reports without writing.
+    fn import_socialchats(&self, params: &Value) -> Result<Value> {
+        let p: ImportJson = parse("import.socialchats", params)?;
+        team::require_admin(&self.acting(p.operator_id)?)?;
+        let root = p.files_root.as_deref().map(std::path::Path::new);
+        crate::import::socialchats(&self.rt, p.dry_run, root)
     }
 
     /// Every dialog of a client across channels, for the CRM's client card.

@@ -129,6 +129,8 @@ pub struct DialogRow {
     pub contact_id: Option<i64>,
     /// None while the dialog waits in the queue.
     pub assigned_operator_id: Option<OperatorId>,
+    /// The visitor's 1-5 after closing, when asked and given.
+    pub rating: Option<i64>,
 }
 
 #[derive(Clone, Debug)]
@@ -218,6 +220,8 @@ pub enum DialogView {
 pub struct DialogListQuery<'a> {
     pub operator_id: OperatorId,
     pub view: DialogView,
+    /// Only dialogs with this tag.
+    pub tag: Option<&'a str>,
     pub status: Option<&'a str>,
     pub channel_id: Option<ChannelId>,
     pub search: Option<&'a str>,
@@ -229,7 +233,7 @@ pub struct DialogListQuery<'a> {
 const DIALOG_COLUMNS: &str = "d.id, d.channel_id, c.type AS channel_type, c.name AS channel_name, d.visitor_id, \
     v.external_id AS visitor_external_id, v.name AS visitor_name, v.username AS visitor_username, \
     v.avatar_attachment_id, d.status, d.last_message_text, d.last_message_direction, d.last_activity_at, \
-    v.client_id, v.contact_id, d.assigned_operator_id";
+    v.client_id, v.contact_id, d.assigned_operator_id, d.rating";
 
 fn dialog_from_row(mut r: Row, unread: i64) -> DialogRow {
     DialogRow {
@@ -250,6 +254,7 @@ fn dialog_from_row(mut r: Row, unread: i64) -> DialogRow {
         client_id: r.col("client_id").unwrap_or_default(),
         contact_id: r.col("contact_id").unwrap_or_default(),
         assigned_operator_id: r.col("assigned_operator_id").unwrap_or_default(),
+        rating: r.col("rating").unwrap_or_default(),
     }
 }
 
@@ -257,7 +262,7 @@ fn dialog_from_row(mut r: Row, unread: i64) -> DialogRow {
 const LIST_COLUMNS: &str = "d.id, d.channel_id, '' AS channel_type, '' AS channel_name, d.visitor_id, \
     v.external_id AS visitor_external_id, v.name AS visitor_name, v.username AS visitor_username, \
     v.avatar_attachment_id, d.status, d.last_message_text, d.last_message_direction, d.last_activity_at, \
-    v.client_id, v.contact_id, d.assigned_operator_id";
+    v.client_id, v.contact_id, d.assigned_operator_id, d.rating";
 
 pub(super) const MESSAGE_COLUMNS: &str = "m.id, m.dialog_id, m.channel_id, m.direction, m.author_type, m.author_operator_id, \
     m.text, m.external_id, m.status, m.error_code, m.error_message, m.retry_after, m.created_at, m.edited_at, \
@@ -373,6 +378,15 @@ impl<Q: Queryable> Db<'_, Q> {
         );
         let (affected, _) = exec_write(&mut self.q, &sql, (channel_id, key, Timestamp::now()))?;
         Ok(affected == 1)
+    }
+
+    /// Whether a delivery key was claimed before (without claiming it).
+    pub fn delivery_seen(&mut self, channel_id: ChannelId, key: &str) -> StoreResult<bool> {
+        let sql = self.sql("SELECT 1 FROM {deliveries} WHERE channel_id = ? AND delivery_key = ?");
+        Ok(self
+            .q
+            .exec_first::<i64, _, _>(sql, (channel_id, key))?
+            .is_some())
     }
 
     // --- visitors -------------------------------------------------------------------------------
@@ -649,6 +663,12 @@ impl<Q: Queryable> Db<'_, Q> {
                 sql.push_str(&format!(" AND ({QUEUED} OR {MEMBER})"));
                 params.push(query.operator_id.into());
             }
+        }
+        if let Some(tag) = query.tag {
+            sql.push_str(
+                " AND EXISTS (SELECT 1 FROM {dialog_tags} tg WHERE tg.dialog_id = d.id AND tg.tag = ?)",
+            );
+            params.push(tag.into());
         }
         if let Some(channel_id) = query.channel_id {
             sql.push_str(" AND d.channel_id = ?");

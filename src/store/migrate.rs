@@ -13,6 +13,9 @@ const MIGRATIONS: &[(u32, &str)] = &[
     (2, include_str!("../../sql/002_channel_health.sql")),
     (3, include_str!("../../sql/003_team.sql")),
     (4, include_str!("../../sql/004_outbox.sql")),
+    (5, include_str!("../../sql/005_imports.sql")),
+    (6, include_str!("../../sql/006_productivity.sql")),
+    (7, include_str!("../../sql/007_ratings.sql")),
 ];
 
 pub fn latest_version() -> u32 {

@@ -5,10 +5,13 @@ mod channels;
 mod conversations;
 mod crm;
 mod host;
+mod legacy;
 mod migrate;
 mod outbox;
+mod productivity;
 mod realtime;
 mod receipts;
+mod reports;
 mod team;
 
 pub use channels::ChannelRecord;
@@ -18,9 +21,12 @@ pub use conversations::{
 };
 pub use crm::{phone_key, CrmKind, CrmRecord};
 pub use host::HostUser;
+pub use legacy::{LegacyChannel, LegacyChat, LegacyLog, LegacyMessage};
 pub use migrate::split_statements;
 pub use outbox::OutboxHead;
+pub use productivity::{boolean_query, CannedReply, MessageSearch};
 pub use realtime::Viewer;
+pub use reports::{ReportDialog, ReportScope};
 pub use team::{DialogState, OperatorRow, Presence};
 
 use mysql::prelude::Queryable;
@@ -59,6 +65,14 @@ pub struct Tables {
     pub settings: String,
     pub operators: String,
     pub outbox: String,
+    pub imports: String,
+    pub replies: String,
+    pub dialog_tags: String,
+    /// The original socialChats plugin's tables (`<prefix>chats_*`), read by the import only.
+    pub legacy_channels: String,
+    pub legacy_chats: String,
+    pub legacy_messages: String,
+    pub legacy_logs: String,
     pub schema: String,
     pub prefix: String,
     pub host: HostTables,
@@ -82,6 +96,13 @@ impl Tables {
             settings: t("settings"),
             operators: t("operators"),
             outbox: t("outbox"),
+            imports: t("imports"),
+            replies: t("replies"),
+            dialog_tags: t("dialog_tags"),
+            legacy_channels: format!("`{prefix}chats_channels`"),
+            legacy_chats: format!("`{prefix}chats_chat`"),
+            legacy_messages: format!("`{prefix}chats_dialogs`"),
+            legacy_logs: format!("`{prefix}chats_logs`"),
             schema: t("schema_versions"),
             prefix: prefix.to_string(),
             host: host.clone(),
@@ -136,6 +157,13 @@ impl Tables {
             "settings" => &self.settings,
             "operators" => &self.operators,
             "outbox" => &self.outbox,
+            "imports" => &self.imports,
+            "replies" => &self.replies,
+            "dialog_tags" => &self.dialog_tags,
+            "legacy_channels" => &self.legacy_channels,
+            "legacy_chats" => &self.legacy_chats,
+            "legacy_messages" => &self.legacy_messages,
+            "legacy_logs" => &self.legacy_logs,
             "schema" => &self.schema,
             _ => return None,
         })

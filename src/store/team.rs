@@ -110,6 +110,15 @@ impl<Q: Queryable> Db<'_, Q> {
         Ok(tz.flatten().filter(|t| !t.trim().is_empty()))
     }
 
+    /// The company's name from the CRM's settings (`{company}` in canned replies).
+    pub fn crm_company(&mut self) -> StoreResult<String> {
+        let sql = self.t.sql(
+            "SELECT {settings_company} FROM {settings_table} WHERE {settings_identity} = ? LIMIT 1",
+        );
+        let name: Option<Option<String>> = self.q.exec_first(sql, (self.identity,))?;
+        Ok(name.flatten().unwrap_or_default())
+    }
+
     // --- operators ----------------------------------------------------------------------------
 
     /// Makes CRM users operators (offline until their console says otherwise); how many were new.
@@ -386,6 +395,41 @@ impl<Q: Queryable> Db<'_, Q> {
             .q
             .exec_first::<i64, _, _>(sql, (visitor_id, dialog_id))?
             .is_some())
+    }
+
+    // --- ratings ------------------------------------------------------------------------------
+
+    pub fn mark_rating_requested(&mut self, dialog_id: DialogId, at: Timestamp) -> StoreResult<()> {
+        let sql = self
+            .t
+            .sql("UPDATE {dialogs} SET rating_requested_at = ? WHERE id = ?");
+        self.q.exec_drop(sql, (at, dialog_id))?;
+        Ok(())
+    }
+
+    /// The visitor's closed dialog waiting for a rating asked after `asked_since`.
+    pub fn dialog_awaiting_rating(
+        &mut self,
+        visitor_id: i64,
+        asked_since: Timestamp,
+    ) -> StoreResult<Option<DialogId>> {
+        let sql = self.t.sql(
+            "SELECT id FROM {dialogs} WHERE visitor_id = ? AND status = 'closed' AND rating IS NULL \
+             AND rating_requested_at >= ? ORDER BY id DESC LIMIT 1",
+        );
+        Ok(self.q.exec_first(sql, (visitor_id, asked_since))?)
+    }
+
+    pub fn set_rating(
+        &mut self,
+        dialog_id: DialogId,
+        rating: u8,
+        at: Timestamp,
+    ) -> StoreResult<bool> {
+        let sql = self
+            .t
+            .sql("UPDATE {dialogs} SET rating = ?, rated_at = ? WHERE id = ? AND rating IS NULL");
+        Ok(exec_write(&mut self.q, &sql, (rating, at, dialog_id))?.0 > 0)
     }
 
     // --- timed work ---------------------------------------------------------------------------
