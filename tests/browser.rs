@@ -135,7 +135,13 @@ fn console_settings_and_widget_work_in_a_browser() {
     let storage = TempDir::new("browser");
     let out_dir = repo_path("target/browser");
     std::fs::create_dir_all(&out_dir).unwrap();
-    let _ = std::fs::remove_file(out_dir.join("php-errors.log"));
+    // What an earlier run left: its PHP errors and failure screenshots.
+    for entry in std::fs::read_dir(&out_dir).unwrap().flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name == "php-errors.log" || name.starts_with("failed-") {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
     let port = free_port();
     let _server = PhpServer::start(port, &db, &fakes, &storage.0, &out_dir);
 
