@@ -33,7 +33,20 @@ fi
 command -v phpunit >/dev/null 2>&1 || need+=(phpunit)
 command -v cc >/dev/null 2>&1 || need+=(gcc)
 command -v curl >/dev/null 2>&1 || need+=(curl)
+# The browser suite (tests/browser.rs): Debian's chromium, driven by playwright-core from npm.
+[ -x /usr/bin/chromium ] || need+=(chromium)
+command -v node >/dev/null 2>&1 || need+=(nodejs)
+command -v npm >/dev/null 2>&1 || need+=(npm)
 if [ ${#need[@]} -gt 0 ]; then apt_install "${need[@]}"; fi
+
+# playwright-core as pinned in tests/browser/package-lock.json; it never downloads a browser itself
+# (the tests give it /usr/bin/chromium). Reinstalled only when the lock file changed.
+browser_dir="$(dirname "$0")/../tests/browser"
+if [ ! -f "$browser_dir/node_modules/.package-lock.json" ] \
+   || [ "$browser_dir/package-lock.json" -nt "$browser_dir/node_modules/.package-lock.json" ]; then
+  say "npm ci (tests/browser)"
+  (cd "$browser_dir" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+fi
 
 # MariaDB: the machine usually runs one; start it (or install it) when it does not.
 db_up() { mariadb -uroot -e 'SELECT 1' >/dev/null 2>&1 || mysql -uroot -e 'SELECT 1' >/dev/null 2>&1; }

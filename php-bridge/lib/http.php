@@ -215,3 +215,22 @@ function crmchats_guess_base_url(array $server, string $bridgeDir): ?string
     $https = !empty($server['HTTPS']) && strtolower((string)$server['HTTPS']) !== 'off';
     return ($https ? 'https' : 'http') . '://' . $host . $basePath;
 }
+
+/**
+ * Whether a page of $origin may call widget.php for a channel whose allowed_origins setting is
+ * $allowed: comma- or space-separated origins (scheme://host[:port]); empty or "*" allows any site.
+ */
+function crmchats_widget_origin_allowed(string $origin, string $allowed): bool
+{
+    $allowed = trim($allowed);
+    if ($allowed === '' || $allowed === '*') {
+        return true;
+    }
+    $origin = rtrim(strtolower($origin), '/');
+    foreach (preg_split('/[\s,]+/', strtolower($allowed)) ?: [] as $one) {
+        if ($one !== '' && rtrim($one, '/') === $origin) {
+            return true;
+        }
+    }
+    return false;
+}
