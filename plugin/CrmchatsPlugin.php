@@ -300,7 +300,7 @@ final class CrmchatsPlugin
         $prefix = CrmchatsHost::database()['prefix'];
         $conn = self::connect();
         try {
-            $like = addcslashes($prefix . 'crmchats_', '\\%_');
+            $like = addcslashes($prefix . 'crmchats_', '\\%_') . '%';
             $stmt = $conn->prepare('SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME LIKE ?');
             $stmt->bind_param('s', $like);
             $stmt->execute();
