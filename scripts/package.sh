@@ -60,6 +60,13 @@ cat > "$root/php-bridge/config.local.php" <<'PHP'
 require_once dirname(__DIR__) . '/CrmchatsPlugin.php';
 return CrmchatsPlugin::config();
 PHP
+# php-bridge's pages for operators learn the signed-in CRM user from the CRM's own entry files.
+cat > "$root/php-bridge/lib/host-session.php" <<'PHP'
+<?php
+// Written by scripts/package.sh. Required at global scope by php-bridge's pages for operators when
+// present: brings in the CRM's settings and signed-in user ($iduser1) as the CRM's own pages do.
+require_once dirname(__DIR__, 2) . '/bootstrap.php';
+PHP
 # The web server must not serve the library or the state of the plugin.
 printf '<IfModule mod_authz_core.c>\n  Require all denied\n</IfModule>\n<IfModule !mod_authz_core.c>\n  Deny from all\n</IfModule>\n' > "$root/php-bridge/lib/.htaccess"
 

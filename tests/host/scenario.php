@@ -307,13 +307,15 @@ Sim::step('a CRM page carries the chat panel');
 $lib = Sim::lib();
 $site = $lib->call('channels.create', ['type' => 'widget', 'name' => 'Сайт'])['channel'];
 $shop = $lib->call('channels.create', ['type' => 'widget', 'name' => 'Магазин'])['channel'];
-$talk = static function (array $channel, string $name, string $text) use ($lib): int {
+$talk = static function (array $channel, string $name, string $text, array $files = []) use ($lib): int {
     $token = $lib->call('widget.start', ['channel_id' => $channel['id']])['visitor_token'];
-    $lib->call('widget.send', ['channel_id' => $channel['id'], 'visitor_token' => $token, 'name' => $name, 'text' => $text]);
+    $lib->call('widget.send', ['channel_id' => $channel['id'], 'visitor_token' => $token, 'name' => $name, 'text' => $text, 'attachments' => $files]);
     $dialogs = $lib->listDialogs(['operator_id' => 1, 'status' => 'all', 'channel_id' => (int)$channel['id']])['dialogs'];
     return (int)$dialogs[0]['visitor']['id'];
 };
-$ivan = $talk($site, 'Иван', "Здравствуйте! Нужен счёт <img src=x onerror=alert(1)>");
+$requisites = "ИНН 7701234567\nКПП 770101001\n";
+$ivan = $talk($site, 'Иван', "Здравствуйте! Нужен счёт <img src=x onerror=alert(1)>",
+    [['data_base64' => base64_encode($requisites), 'name' => 'Реквизиты.txt', 'mime' => 'text/plain']]);
 $lib->call('visitors.link', ['operator_id' => 1, 'visitor_id' => $ivan, 'contact_id' => 9]);
 $office = $talk($shop, 'Бухгалтерия', 'Пришлите акт сверки');
 $lib->call('visitors.link', ['operator_id' => 1, 'visitor_id' => $office, 'client_id' => 7]);
@@ -346,6 +348,11 @@ $empty = Sim::http('GET', '/plugins/crmchats/card.php?pid=10', 1);
 Sim::check($empty['status'] === 200 && str_contains($empty['body'], 'crmchats-empty'), 'a contact who never wrote gets the empty note', $empty['body']);
 $guest = Sim::http('GET', '/plugins/crmchats/card.php?clid=7', 0);
 Sim::check($guest['status'] === 401 && !str_contains($guest['body'], 'Пришлите'), 'a guest gets the CRM\'s sign-in, not the dialogs', $guest['body']);
+Sim::check(preg_match('~href="(/plugins/crmchats/php-bridge/attachment\.php\?id=\d+)"[^>]*>📎 Реквизиты\.txt~u', $card['body'], $link) === 1,
+    'the tab links the visitor\'s file', $card['body']);
+$file = Sim::http('GET', $link[1], 1);
+Sim::check($file['status'] === 200 && $file['body'] === $requisites, 'the file opens for the signed-in CRM user (attachment.php gets the CRM session)', $file['status'] . ' ' . $file['body']);
+Sim::check(Sim::http('GET', $link[1], 0)['status'] === 401, 'and not for a guest');
 Sim::step('the tab\'s page lists the client\'s dialogs and messages, with a write button per channel');
 
 $unread = Sim::http('GET', '/plugins/crmchats/unread.php', 1);
@@ -377,6 +384,7 @@ Sim::check($out === 'Плагин деактивирован', 'deactivation is 
 Sim::check(is_file(Sim::$crm . '/files/crmchats/timed-work.off'), 'deactivation leaves the timed-work flag');
 $stopped = $tick();
 Sim::check(str_contains($stopped, '"stopped":true') && !str_contains($stopped, '"closed"'), 'cron tick does nothing while deactivated', $stopped);
+Sim::check(Sim::lib()->timedWorkStopped() && Sim::lib()->tickIfDue(0) === null, 'the webhook\'s opportunistic tick does nothing either');
 Sim::check(!str_contains(Sim::crm(['page'], 1), 'crmchats-panel'), 'no panel while deactivated');
 Sim::check(json_decode(Sim::crm(['card-tab', 'client', '7'], 1), true) === [], 'no tab while deactivated');
 $out = Sim::crm(['plugins', 'activate', 'crmchats']);
