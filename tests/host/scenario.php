@@ -362,6 +362,35 @@ Sim::check($unread['status'] === 200 && is_array($counts) && $counts['unread'] =
 Sim::check(Sim::http('GET', '/plugins/crmchats/unread.php', 0)['status'] === 401, 'no count for a guest');
 Sim::step('unread.php: ' . $unread['body']);
 
+// The chat button in a real browser: panel.js fetches the count and shows it on the button and title.
+$chromium = command_path('chromium') ?? command_path('chromium-browser') ?? command_path('google-chrome');
+if ($chromium === null) {
+    Sim::step('SKIPPED the browser check of panel.js: no chromium on this machine');
+} else {
+    file_put_contents(Sim::$crm . '/page.php', '<?php
+        if (isset($_GET["ses"])) { setcookie("ses", (string)(int)$_GET["ses"], 0, "/"); $_COOKIE["ses"] = $_GET["ses"]; }
+        $rootpath = __DIR__;
+        require __DIR__ . "/inc/config.php";
+        require __DIR__ . "/inc/dbconnector.php";
+        require ' . var_export(__DIR__ . '/Hooks.php', true) . ';
+        $hooks = new SimHooks();
+        foreach (json_decode((string)file_get_contents(__DIR__ . "/cash/plugins.json"), true) ?: [] as $f) {
+            require_once __DIR__ . "/plugins/$f/" . strtolower($f) . ".php";
+        }
+        echo "<!DOCTYPE html><html><head><title>SalesMan</title>";
+        $hooks->do_action("main__css");
+        $hooks->do_action("main__js");
+        echo "</head><body><div id=crm>CRM</div>";
+        $hooks->do_action("main__body");
+        echo "</body></html>";');
+    [$code, $dom, $err] = Sim::run([$chromium, '--headless', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage',
+        '--user-data-dir=' . Sim::$crm . '/chromium', '--virtual-time-budget=5000', '--dump-dom',
+        'http://127.0.0.1:' . Sim::$port . '/page.php?ses=1']);
+    Sim::check($code === 0 && preg_match('~<span class="crmchats-badge">3</span>~', $dom) === 1 && str_contains($dom, '<title>(3) SalesMan</title>'),
+        'in a browser the chat button shows the 3 unread messages, also in the title', $dom . $err);
+    Sim::step('chromium: the chat button shows 3 unread');
+}
+
 // --- update -------------------------------------------------------------------------------------------
 
 $messagesBefore = Sim::count('SELECT COUNT(*) FROM app_crmchats_messages');
@@ -434,5 +463,11 @@ echo "scenario passed\n";
 
 function command_exists(string $name): bool
 {
-    return trim((string)shell_exec('command -v ' . escapeshellarg($name) . ' 2>/dev/null')) !== '';
+    return command_path($name) !== null;
+}
+
+function command_path(string $name): ?string
+{
+    $path = trim((string)shell_exec('command -v ' . escapeshellarg($name) . ' 2>/dev/null'));
+    return $path !== '' ? $path : null;
 }
