@@ -254,7 +254,16 @@ final class CrmchatsPlugin
         // Attachments must not be served by the web server: attachment.php checks access first.
         @file_put_contents($storage . '/.htaccess', "<IfModule mod_authz_core.c>\n  Require all denied\n</IfModule>\n<IfModule !mod_authz_core.c>\n  Deny from all\n</IfModule>\n");
         try {
-            $result = self::library()->init(self::config());
+            $config = self::config();
+            $lib = self::library();
+            // A PHP-FPM worker keeps the library's instance, migrated state included, while the
+            // configuration stays the same: after an uninstall dropped the tables it would not create
+            // them again. Opening once with an equivalent but different configuration (the default
+            // timeout spelled out) makes the library check and apply its migrations now.
+            if (!isset($config['http_timeout_secs'])) {
+                $lib->init($config + ['http_timeout_secs' => 30]);
+            }
+            $result = $lib->init($config);
         } catch (Throwable $e) {
             return self::describe($e);
         }

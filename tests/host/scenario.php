@@ -448,7 +448,6 @@ $forged = Sim::http('POST', '/plugins/crmchats/index.php', 1, ['token' => 'forge
 Sim::check($forged['status'] === 400, 'a post without the form\'s token changes nothing', $forged['body']);
 $saved = Sim::http('POST', '/plugins/crmchats/index.php', 1, ['token' => $m[1], 'remove_data_on_uninstall' => 'on']);
 Sim::check($saved['status'] === 200 && str_contains($saved['body'], 'Сохранено'), 'the admin turns the switch on', $saved['body']);
-Sim::stopServer();
 
 $out = Sim::crm(['plugins', 'uninstall', 'crmchats']);
 Sim::check($out === 'Плагин удален', 'uninstall is quiet', $out);
@@ -458,6 +457,19 @@ Sim::check(Sim::count('SELECT COUNT(*) FROM app_user') === 3 && Sim::count('SELE
 Sim::check(Sim::count("SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'appxcrmchatsxkeep'") === 1,
     'a table that only looks like ours is kept');
 Sim::step('uninstall (switch on) removed the tables and files, the CRM\'s tables untouched');
+
+// The built-in server kept the library loaded, as a PHP-FPM worker does: installing again through it
+// must create the tables again although the configuration did not change.
+file_put_contents(Sim::$crm . '/admin-plugins.php', '<?php
+    $argv = ["crm.php", __DIR__, "plugins", (string)$_GET["action"], "crmchats"];
+    require ' . var_export(__DIR__ . '/crm.php', true) . ';');
+$out = Sim::http('GET', '/admin-plugins.php?action=install.do', 1);
+Sim::check(json_decode($out['body'], true) === ['result' => 'Сделано'], 'a reinstall in the same PHP process as before answers the plugin manager', $out['body']);
+Sim::check(count(Sim::chatTables()) === count($tables), 'and creates the tables again', implode(',', Sim::chatTables()));
+$card = Sim::http('GET', '/plugins/crmchats/card.php?clid=7', 1);
+Sim::check($card['status'] === 200 && str_contains($card['body'], 'crmchats-empty'), 'the card tab works on the fresh tables', $card['body']);
+Sim::stopServer();
+Sim::step('reinstalled through a PHP process that kept the library: tables created again');
 
 echo "scenario passed\n";
 
