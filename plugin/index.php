@@ -44,8 +44,13 @@ if ($problem === null && $_SERVER['REQUEST_METHOD'] === 'POST') {
         http_response_code(400);
         $message = 'Форма устарела, обновите страницу.';
     } else {
-        CrmchatsPlugin::setRemoveDataOnUninstall(($_POST['remove_data_on_uninstall'] ?? '') === 'on');
-        $message = 'Сохранено.';
+        try {
+            CrmchatsPlugin::setRemoveDataOnUninstall(($_POST['remove_data_on_uninstall'] ?? '') === 'on');
+            $message = 'Сохранено.';
+        } catch (Throwable $ex) {
+            http_response_code(500);
+            $message = 'Не сохранено: ' . $ex->getMessage();
+        }
     }
 }
 $state = CrmchatsPlugin::state();
