@@ -2,7 +2,7 @@
 /**
  * GET: the signed-in user's unread count for the chat button, as JSON:
  *   {"unread": <visitor messages not read in my dialogs and the queue>, "dialogs": <dialogs with unread>,
- *    "latest": {"dialog_id","name","text","at"} | null}
+ *    "latest": {"dialog_id","name","text","at"} | null, "operator": <whether the user answers chats>}
  * Built from list_dialogs (view mine, then queue for operators); panel.js polls it.
  */
 
@@ -23,12 +23,14 @@ if ($crmchatsUser <= 0) {
 try {
     $lib = CrmchatsPlugin::library();
     $dialogs = [];
+    $isOperator = true;
     foreach (['mine', 'queue'] as $view) {
         try {
             $page = $lib->listDialogs(['operator_id' => $crmchatsUser, 'status' => 'open', 'view' => $view, 'limit' => 200]);
         } catch (CrmchatsException $e) {
             if ($view === 'queue' && $e->getErrorCode() === 'forbidden') {
-                continue;                     // not an operator: only dialogs they were invited to
+                $isOperator = false;          // only dialogs they were invited to
+                continue;
             }
             throw $e;
         }
@@ -56,7 +58,10 @@ try {
             ];
         }
     }
-    echo json_encode(['unread' => $unread, 'dialogs' => $withUnread, 'latest' => $latest], JSON_UNESCAPED_UNICODE | JSON_UNESCAPED_SLASHES);
+    echo json_encode(
+        ['unread' => $unread, 'dialogs' => $withUnread, 'latest' => $latest, 'operator' => $isOperator],
+        JSON_UNESCAPED_UNICODE | JSON_UNESCAPED_SLASHES,
+    );
 } catch (Throwable $e) {
     error_log('crmchats unread: ' . $e->getMessage());
     http_response_code(503);

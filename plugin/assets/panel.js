@@ -74,6 +74,8 @@
 
   function render(data) {
     var count = data.unread || 0;
+    // CRM users who do not answer chats see the button only while someone invited them into a dialog.
+    panel.hidden = !data.operator && count === 0;
     badge.textContent = count > 99 ? '99+' : String(count);
     badge.hidden = count === 0;
     document.title = count ? '(' + count + ') ' + baseTitle : baseTitle;

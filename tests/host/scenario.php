@@ -365,9 +365,11 @@ Sim::step('the tab\'s page lists the client\'s dialogs and messages, with a writ
 
 $unread = Sim::http('GET', '/plugins/crmchats/unread.php', 1);
 $counts = json_decode($unread['body'], true);
-Sim::check($unread['status'] === 200 && is_array($counts) && $counts['unread'] === 3 && $counts['dialogs'] === 3 && $counts['latest'] !== null,
+Sim::check($unread['status'] === 200 && is_array($counts) && $counts['unread'] === 3 && $counts['dialogs'] === 3 && $counts['latest'] !== null && $counts['operator'] === true,
     'the chat button counts the three unread visitor messages of the queue', $unread['body']);
 Sim::check(Sim::http('GET', '/plugins/crmchats/unread.php', 0)['status'] === 401, 'no count for a guest');
+$managerCounts = json_decode(Sim::http('GET', '/plugins/crmchats/unread.php', 2)['body'], true);
+Sim::check($managerCounts['unread'] === 0 && $managerCounts['operator'] === false, 'a CRM user who is not an operator has nothing to read', json_encode($managerCounts));
 Sim::step('unread.php: ' . $unread['body']);
 
 // The chat button in a real browser: panel.js fetches the count and shows it on the button and title.
