@@ -416,7 +416,8 @@ final class CrmchatsPlugin
             $contact = (int)($params[CrmchatsHost::CARD_CONTACT_PARAM] ?? 0);
             $isContact = ($params['type'] ?? '') === 'contact' || ($contact > 0 && $client <= 0);
             if (CrmchatsHost::userId() > 0 && (($isContact && $contact > 0) || (!$isContact && $client > 0))) {
-                $tabs[] = CrmchatsHost::cardTab('crmchats', 'Диалоги', CrmchatsHost::url('card.php'));
+                $title = CrmchatsHost::language() === 'en' ? 'Dialogs' : 'Диалоги';
+                $tabs[] = CrmchatsHost::cardTab('crmchats', $title, CrmchatsHost::url('card.php'));
             }
         } catch (Throwable $e) {
             error_log('crmchats card_tab: ' . $e->getMessage());

@@ -83,6 +83,13 @@ final class CrmchatsHost
         return is_numeric($identity) && (int)$identity > 0 ? (int)$identity : null;
     }
 
+    /** The CRM user's interface language, "ru" or "en" ($language: "ru-RU", "en-EN"); "ru" by default. */
+    public static function language(): string
+    {
+        $language = $GLOBALS['language'] ?? '';
+        return is_string($language) && str_starts_with(strtolower($language), 'en') ? 'en' : 'ru';
+    }
+
     /**
      * The CRM's database settings: from the globals the CRM set, else read from inc/config.php in a
      * scope of its own (webhook.php and cron run outside the CRM).

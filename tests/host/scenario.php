@@ -80,10 +80,10 @@ final class Sim
     }
 
     /** One CRM request (crm.php); returns its output. */
-    public static function crm(array $args, int $user = 1, array $phpArgs = []): string
+    public static function crm(array $args, int $user = 1, array $phpArgs = [], array $env = []): string
     {
         clearstatcache();                 // the files are changed by other processes
-        [$code, $out, $err] = self::run(array_merge([PHP_BINARY], $phpArgs, [__DIR__ . '/crm.php', self::$crm], $args), ['SIM_USER' => (string)$user]);
+        [$code, $out, $err] = self::run(array_merge([PHP_BINARY], $phpArgs, [__DIR__ . '/crm.php', self::$crm], $args), ['SIM_USER' => (string)$user] + $env);
         self::check($code === 0, 'crm.php ' . implode(' ', $args) . " exited with $code", $out . $err);
         return $out;
     }
@@ -198,6 +198,7 @@ file_put_contents(Sim::$crm . '/inc/dbconnector.php', <<<'PHP'
 <?php
 $identity = 1;
 $iduser1 = (int)($_COOKIE['ses'] ?? getenv('SIM_USER') ?: 0);
+$language = getenv('SIM_LANGUAGE') ?: 'ru-RU';
 PHP);
 file_put_contents(Sim::$crm . '/inc/auth.php', <<<'PHP'
 <?php
@@ -339,6 +340,8 @@ foreach (['name', 'title', 'class', 'icon', 'url'] as $key) {
 $tabs = json_decode(Sim::crm(['card-tab', 'contact', '9'], 2), true);
 Sim::check(count($tabs) === 1 && $tabs[0]['url'] === '/plugins/crmchats/card.php', 'the contact card gets the tab', json_encode($tabs));
 Sim::check(json_decode(Sim::crm(['card-tab', 'deal', '5'], 2), true) === [], 'the deal card does not');
+$english = json_decode(Sim::crm(['card-tab', 'client', '7'], 2, [], ['SIM_LANGUAGE' => 'en-EN']), true);
+Sim::check(($english[0]['title'] ?? null) === 'Dialogs', 'in an English CRM the tab is "Dialogs"', json_encode($english));
 Sim::step('card_tab adds "Диалоги" to client and contact cards');
 
 Sim::startServer();
