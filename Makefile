@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 
-.PHONY: all setup build test lint headers demo bench clean
+.PHONY: all setup build test lint headers demo bench package clean
 
 all: build
 
@@ -27,6 +27,10 @@ lint:
 # Rewrites include/crmchats.h and php-bridge/crmchats.ffi.h from src/ffi.
 headers:
 	CRMCHATS_UPDATE_HEADERS=1 $(CARGO) build
+
+# dist/crmchats-<version>.zip: the CRM plugin with the release library (see README: Install into SalesMan).
+package:
+	@scripts/package.sh
 
 demo: setup build
 	@scripts/demo.sh

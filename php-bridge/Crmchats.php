@@ -80,6 +80,12 @@ final class Crmchats
 
     private FFI $ffi;
 
+    /** storage_dir of the last init(): where the plugin leaves TIMED_WORK_OFF_FILE when deactivated. */
+    private ?string $storageDir = null;
+
+    /** Present in storage_dir while the CRM plugin is deactivated: tickIfDue() and tick.php do nothing. */
+    public const TIMED_WORK_OFF_FILE = 'timed-work.off';
+
     /**
      * Loads the library. With no arguments, a library preloaded under FFI_SCOPE "CRMCHATS"
      * (opcache.preload = preload.php) is used when present; otherwise the paths below are loaded.
@@ -189,7 +195,9 @@ final class Crmchats
     public function init(array $config): array
     {
         $json = self::encode($config);
-        return self::asArray($this->take($this->ffi->crmchats_init($json), 'crmchats_init'));
+        $result = self::asArray($this->take($this->ffi->crmchats_init($json), 'crmchats_init'));
+        $this->storageDir = is_string($config['storage_dir'] ?? null) ? $config['storage_dir'] : null;
+        return $result;
     }
 
     /**
@@ -260,6 +268,9 @@ final class Crmchats
      */
     public function tickIfDue(int $intervalSeconds = 60): ?array
     {
+        if ($this->timedWorkStopped()) {
+            return null;
+        }
         $stamp = self::tickStampPath();
         $last = @filemtime($stamp);
         if ($last !== false && time() - $last < $intervalSeconds) {
@@ -273,6 +284,12 @@ final class Crmchats
             error_log('crmchats tick: ' . ($e instanceof CrmchatsException ? $e->getErrorCode() . ': ' : '') . $e->getMessage());
             return null;
         }
+    }
+
+    /** Whether the CRM plugin is deactivated (its flag file in storage_dir): timed work must not run. */
+    public function timedWorkStopped(): bool
+    {
+        return $this->storageDir !== null && is_file($this->storageDir . '/' . self::TIMED_WORK_OFF_FILE);
     }
 
     /** The file whose age says when this PHP installation last asked for a tick. */

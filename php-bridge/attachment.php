@@ -7,7 +7,7 @@
  * whose filename* keeps UTF-8 names (RFC 5987). ?download=1 forces a download.
  *
  * Who the operator is:
- *   - inside the CRM: $GLOBALS['iduser1'], set by the CRM's auth before this file runs;
+ *   - inside the CRM: $GLOBALS['iduser1'], set by the CRM's auth (lib/host-session.php in the package);
  *   - DEMO ONLY, and only under PHP's built-in server (php -S, never used in production): the operator
  *     picked on demo/index.php (session), or ?operator_id=N. Any other SAPI without a CRM user gets 403.
  */
@@ -16,6 +16,11 @@ declare(strict_types=1);
 
 ini_set('display_errors', '0');
 ini_set('html_errors', '0');
+
+// Inside the CRM plugin package: the CRM's session, at global scope (scripts/package.sh writes it).
+if (is_file(__DIR__ . '/lib/host-session.php')) {
+    require_once __DIR__ . '/lib/host-session.php';
+}
 
 require_once __DIR__ . '/lib/http.php';
 require_once __DIR__ . '/Crmchats.php';

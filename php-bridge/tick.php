@@ -19,7 +19,12 @@ if (PHP_SAPI !== 'cli') {
 require_once __DIR__ . '/Crmchats.php';
 
 try {
-    $result = Crmchats::shared()->call('tick');
+    $lib = Crmchats::shared();
+    if ($lib->timedWorkStopped()) {          // the CRM plugin is deactivated
+        echo json_encode(['ran' => false, 'stopped' => true]), "\n";
+        exit(0);
+    }
+    $result = $lib->call('tick');
     echo json_encode($result, JSON_UNESCAPED_UNICODE | JSON_THROW_ON_ERROR), "\n";
 } catch (Throwable $e) {
     fwrite(STDERR, 'crmchats tick: ' . ($e instanceof CrmchatsException ? $e->getErrorCode() . ': ' : '') . $e->getMessage() . "\n");
