@@ -85,7 +85,7 @@ fn run(url: &str, dialogs: u64) {
            '2025-12-01' + INTERVAL (s.seq * {year_secs} DIV {dialogs}) SECOND, \
            IF(s.seq % 5 = 0, NULL, '2025-12-01' + INTERVAL (s.seq * {year_secs} DIV {dialogs} + s.seq % 7200) SECOND), \
            1 + s.seq % 2, IF(s.seq % 3 = 0, 1 + s.seq % 5, NULL) \
-         FROM seq_1_to_{dialogs} s JOIN app_crmchats_visitors v ON v.external_id = CONCAT('v', s.seq)"
+         FROM seq_1_to_{dialogs} s JOIN app_crmchats_visitors v ON v.channel_id = {channel} AND v.external_id = CONCAT('v', s.seq)"
     ))
     .unwrap();
     for (direction, author, offset) in [("in", "visitor", "0"), ("out", "operator", "d.id % 1800")]

@@ -4,6 +4,7 @@
 #   (a) webhook ingest, 1 and 4 PHP processes, vs PDO single-row INSERTs into a copy of the messages table
 #   (b) list_dialogs p50/p99 at 10k and 100k seeded dialogs (EXPLAIN/ANALYZE when the target is missed)
 #   (c) init: first in a fresh process, repeated with the same configuration, first on an empty database
+#   (d) reports.summary over a month at 1 000 000 dialogs vs COUNT of the same month (BENCH_REPORT_DIALOGS)
 #   and the database round trips of single calls, counted by a loopback MySQL proxy (examples/bench_sqlcount.rs).
 #
 # The run creates its own databases (crmchats_bench_<run>_*) and fake Telegram and removes them on exit.
@@ -225,3 +226,15 @@ printf '{"seconds":%d,"log_lines":%d,"log_sample":%s}\n' "$(($(date +%s) - start
 record end 0 0 "$TMP/end.json"
 
 "${PHP[@]}" bench/report.php "$RESULTS" | tee bench/last-run.txt
+
+# --- (d) reports ------------------------------------------------------------------------------------
+# reports.summary over one month of a year of dialogs, against the COUNT floor of the same month
+# (examples/bench_reports.rs seeds with MariaDB's sequence engine and drops its database).
+REPORT_DIALOGS=${BENCH_REPORT_DIALOGS:-1000000}
+say "reports: seeding $REPORT_DIALOGS dialogs, then reports.summary over one month"
+"${CARGO:-cargo}" build --release --quiet --example bench_reports
+{
+  echo
+  echo "(d) reports.summary, one month of a year of dialogs (Rust facade, no PHP)"
+  target/release/examples/bench_reports --mysql "$BENCH_MYSQL" --dialogs "$REPORT_DIALOGS"
+} | tee -a bench/last-run.txt
