@@ -196,3 +196,34 @@ fn racing_first_messages_of_a_new_visitor_look_the_profile_up_once() {
         "one process claimed the lookup"
     );
 }
+
+#[test]
+fn storage_drop_removes_the_plugins_tables_only_for_an_admin_who_spells_it_out() {
+    let db = TestDb::create();
+    let tg = FakeTelegram::start(TG_TOKEN);
+    let storage = TempDir::new("drop");
+    let app = Crmchats::open(&config(&db, &tg, &storage)).unwrap();
+    let code = |params: serde_json::Value| app.call("storage.drop", &params).unwrap_err().code();
+    assert_eq!(
+        code(json!({"operator_id": 2, "confirm": "drop all crmchats data"})),
+        "forbidden"
+    );
+    assert_eq!(
+        code(json!({"operator_id": 1, "confirm": "yes"})),
+        "invalid_argument"
+    );
+    let dropped = app
+        .call(
+            "storage.drop",
+            &json!({"operator_id": 1, "confirm": "drop all crmchats data"}),
+        )
+        .unwrap();
+    assert_eq!(dropped["dropped"].as_array().unwrap().len(), 16);
+    let left: Vec<String> = db
+        .conn()
+        .query("SHOW TABLES LIKE 'app_crmchats_%'")
+        .unwrap();
+    assert!(left.is_empty(), "{left:?}");
+    let host: Vec<String> = db.conn().query("SHOW TABLES LIKE 'app_user'").unwrap();
+    assert_eq!(host.len(), 1, "the CRM's own tables stay");
+}

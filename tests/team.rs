@@ -700,6 +700,14 @@ fn auto_add_creates_a_client_owned_by_the_operator_and_links_by_hand_work_too() 
     );
     assert_eq!(contact["linked"]["type"], "contact");
     assert_eq!(contact["linked"]["name"], "Мария");
+    let card = t.call(
+        "clients.dialogs",
+        json!({"operator_id": MANAGER, "contact_id": contact["linked"]["id"]}),
+    );
+    assert_eq!(
+        card["dialogs"][0]["id"], d,
+        "the contact card shows the dialog"
+    );
     let found = t.call(
         "visitors.search_crm",
         json!({"operator_id": MANAGER, "q": "Мари"}),

@@ -58,6 +58,9 @@
     renderShell();
     route();
     window.addEventListener('hashchange', route);
+    // A link from elsewhere in the CRM (the client card's tab, a notification) names a dialog.
+    const linked = Number(new URLSearchParams(location.search).get('dialog'));
+    if (s.page === 'console' && Number.isInteger(linked) && linked > 0) openDialog(linked);
     heartbeat();
     setInterval(heartbeat, 30000);
     pollLoop();

@@ -14,6 +14,12 @@ declare(strict_types=1);
 
 require_once __DIR__ . '/http.php';
 
+// Inside the CRM, the plugin package adds lib/host-session.php: it loads the CRM's own session,
+// which sets $GLOBALS['iduser1'] (see plugin/README.md). Run at global scope, as the CRM expects.
+if (is_file(__DIR__ . '/host-session.php')) {
+    require_once __DIR__ . '/host-session.php';
+}
+
 /** Whether the demo's pick-a-user sign-in is available (PHP's built-in server only). */
 function crmchats_demo_login_allowed(): bool
 {

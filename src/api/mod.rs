@@ -51,6 +51,11 @@ struct Installed {
 
 static INSTANCE: Lazy<RwLock<Option<Installed>>> = Lazy::new(|| RwLock::new(None));
 
+/// Forgets the process's instance: the next `init` opens (and migrates) afresh.
+fn forget_instance() {
+    *INSTANCE.write().unwrap_or_else(|p| p.into_inner()) = None;
+}
+
 /// `crmchats_init`: a repeated call with the same configuration reuses the instance (PHP-FPM
 /// calls it on every request); a changed one replaces it.
 pub fn init(config: Value) -> Result<Value> {
@@ -180,6 +185,16 @@ struct ChannelIdJson {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
+struct DropJson {
+    operator_id: OperatorId,
+    confirm: String,
+}
+
+/// What `storage.drop` wants spelled out, so no stray call removes a CRM's chat history.
+const DROP_CONFIRMATION: &str = "drop all crmchats data";
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct ChannelTypeJson {
     #[serde(rename = "type")]
     kind: String,
@@ -277,6 +292,20 @@ impl Crmchats {
                 Ok(channel_type_json(provider))
             }
             "channels.health" => self.channels_health(params),
+            "storage.drop" => {
+                let p: DropJson = parse(method, params)?;
+                team::require_admin(&team::actor(&mut self.rt.store.db()?, p.operator_id)?)?;
+                if p.confirm != DROP_CONFIRMATION {
+                    return Err(Error::invalid(
+                        "confirm",
+                        format!("must be exactly \"{DROP_CONFIRMATION}\""),
+                    ));
+                }
+                let dropped = self.rt.store.drop_all()?;
+                // The next init migrates again instead of reusing this process's state.
+                forget_instance();
+                Ok(json!({"dropped": dropped}))
+            }
             "media.open" => self.media_open(params),
             "channels.get" => {
                 let p: ChannelIdJson = parse(method, params)?;

@@ -107,7 +107,9 @@ struct ImportJson {
 #[serde(deny_unknown_fields)]
 struct ClientDialogsJson {
     operator_id: OperatorId,
-    client_id: i64,
+    /// One of the two: a client's dialogs (its contacts' too), or one contact's.
+    client_id: Option<i64>,
+    contact_id: Option<i64>,
     limit: Option<usize>,
 }
 
@@ -430,7 +432,16 @@ impl Crmchats {
         let mut db = self.rt.store.db()?;
         let actor = team::actor(&mut db, p.operator_id)?;
         let limit = super::page_size(p.limit)?;
-        let ids = db.client_dialog_ids(p.client_id, limit)?;
+        let ids = match (p.client_id, p.contact_id) {
+            (Some(client), None) => db.client_dialog_ids(client, limit)?,
+            (None, Some(contact)) => db.contact_dialog_ids(contact, limit)?,
+            _ => {
+                return Err(Error::invalid(
+                    "client_id",
+                    "give exactly one of client_id and contact_id",
+                ))
+            }
+        };
         let mut dialogs = Vec::new();
         for id in ids {
             // The client card shows the conversation to whoever may open the card; the dialog's
@@ -449,6 +460,6 @@ impl Crmchats {
                 dialogs.push(d);
             }
         }
-        Ok(json!({"client_id": p.client_id, "dialogs": dialogs}))
+        Ok(json!({"client_id": p.client_id, "contact_id": p.contact_id, "dialogs": dialogs}))
     }
 }

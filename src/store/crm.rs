@@ -297,6 +297,17 @@ impl<Q: Queryable> Db<'_, Q> {
             .unwrap_or((None, None)))
     }
 
+    /// Dialogs of every visitor linked to the contact, newest first.
+    pub fn contact_dialog_ids(&mut self, contact_id: i64, limit: usize) -> StoreResult<Vec<i64>> {
+        let sql = self.t.sql(
+            "SELECT d.id FROM {dialogs} d JOIN {visitors} v ON v.id = d.visitor_id \
+             WHERE d.identity = ? AND v.contact_id = ? ORDER BY d.last_activity_at DESC, d.id DESC LIMIT ?",
+        );
+        Ok(self
+            .q
+            .exec(sql, (self.identity, contact_id, limit as u64))?)
+    }
+
     /// Dialogs of every visitor linked to the client or to one of its contacts, newest first.
     pub fn client_dialog_ids(&mut self, client_id: i64, limit: usize) -> StoreResult<Vec<i64>> {
         let sql = self.t.sql(

@@ -114,6 +114,28 @@ impl Tables {
         }
     }
 
+    /// Every table of the plugin's own (not the host's, not the old plugin's), schema last.
+    pub fn own(&self) -> [&str; 16] {
+        [
+            &self.channels,
+            &self.visitors,
+            &self.dialogs,
+            &self.dialog_operators,
+            &self.dialog_reads,
+            &self.messages,
+            &self.attachments,
+            &self.events,
+            &self.deliveries,
+            &self.settings,
+            &self.operators,
+            &self.outbox,
+            &self.imports,
+            &self.replies,
+            &self.dialog_tags,
+            &self.schema,
+        ]
+    }
+
     /// Replaces `{channels}`, `{visitors}`... in a query template with the quoted table names.
     pub fn sql(&self, template: &str) -> String {
         let mut out = String::with_capacity(template.len() + 64);
@@ -224,6 +246,17 @@ impl Store {
 
     pub fn sql(&self, template: &str) -> String {
         self.tables.sql(template)
+    }
+
+    /// Drops every table of the plugin (uninstall with "remove all chat data"); returns their names.
+    pub fn drop_all(&self) -> StoreResult<Vec<String>> {
+        let mut conn = self.conn()?;
+        let mut dropped = Vec::new();
+        for table in self.tables.own() {
+            conn.query_drop(format!("DROP TABLE IF EXISTS {table}"))?;
+            dropped.push(table.trim_matches('`').to_string());
+        }
+        Ok(dropped)
     }
 
     /// The name of the lock that keeps `tick` to one process per database and tenant (MySQL
