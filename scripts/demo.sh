@@ -11,15 +11,17 @@ cd "$(dirname "$0")/.."
 
 DEMO_PORT=${DEMO_PORT:-8080}
 FAKE_PORT=${FAKE_PORT:-8081}
+# Fake Viber, VK, Meta Graph (Facebook, WhatsApp Cloud) and Chat-API on four ports from here.
+PROVIDERS_PORT=${PROVIDERS_PORT:-8082}
 DEMO_DB=${DEMO_DB:-crmchats_demo}
 TOKEN=7311862940:AAHs9kQe2v7XcT1mPz4LbN8yRw3JdF6uVgE
 ROOT=$(pwd)
 STATE=$ROOT/.demo
 mkdir -p "$STATE/storage"
 
-for port in "$DEMO_PORT" "$FAKE_PORT"; do
+for port in "$DEMO_PORT" "$FAKE_PORT" "$PROVIDERS_PORT" $((PROVIDERS_PORT + 1)) $((PROVIDERS_PORT + 2)) $((PROVIDERS_PORT + 3)); do
   if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-    echo "demo: port $port is taken; set DEMO_PORT/FAKE_PORT to free ones" >&2
+    echo "demo: port $port is taken; set DEMO_PORT/FAKE_PORT/PROVIDERS_PORT to free ones" >&2
     exit 1
   fi
 done
@@ -44,6 +46,16 @@ trap cleanup EXIT INT TERM
 target/release/fake-telegram --listen "127.0.0.1:$FAKE_PORT" --token "$TOKEN" >"$STATE/fake-telegram.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 1 50); do (exec 3<>"/dev/tcp/127.0.0.1/$FAKE_PORT") 2>/dev/null && break; sleep 0.1; done
+
+# The other messengers' fakes: every channel type can be added from the settings page.
+target/release/fake-providers --ports "$PROVIDERS_PORT" >"$STATE/fake-providers.txt" 2>"$STATE/fake-providers.log" &
+pids+=($!)
+for _ in $(seq 1 50); do grep -q '^chatapi=' "$STATE/fake-providers.txt" 2>/dev/null && break; sleep 0.1; done
+while IFS='=' read -r type base; do
+  case "$type" in
+    viber|vk|facebook|whatsapp_cloud|chatapi) export "CRMCHATS_${type^^}_API_BASE=$base" ;;
+  esac
+done <"$STATE/fake-providers.txt"
 
 # PHP's built-in server with FFI on (Debian's default allows FFI only in the CLI or when preloaded).
 # Eight workers: each open console and widget holds one in a long poll (at most 25 s).
@@ -92,6 +104,10 @@ cat <<EOF
      write as a visitor (text or a file): the console shows it at once, the answer comes back.
   Fake Telegram:  http://127.0.0.1:$FAKE_PORT/
      write as a Telegram user. (The first minimal operator page is still at /demo/.)
+
+  Other messengers: fake Viber, VK, Facebook/WhatsApp Cloud and Chat-API run on ports
+  $PROVIDERS_PORT-$((PROVIDERS_PORT + 3)); add a channel of any type in Settings with these credentials:
+$(grep '^#' "$STATE/fake-providers.txt" | sed 's/^#/   /')
 
   Logs: .demo/crmchats.log, .demo/php.log, .demo/fake-telegram.log.  Stop with Ctrl-C.
 
