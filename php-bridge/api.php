@@ -276,6 +276,15 @@ function api_dispatch(string $action, string $method, int $me): mixed
                 unset($request['name']);
             }
             return $chats->call(str_replace('channel_', 'channels.', $action), $request);
+        case 'import_preview': case 'import_run':
+            api_require_admin($chats, $me);
+            // Inside the CRM the old plugin's files sit under the CRM's root folder.
+            $request = $who + ['dry_run' => $action === 'import_preview'];
+            $root = $GLOBALS['rootpath'] ?? null;
+            if (is_string($root) && $root !== '' && is_dir($root)) {
+                $request['files_root'] = $root;
+            }
+            return $chats->call('import.socialchats', $request);
         case 'channel_delete': case 'channel_health':
             api_require_admin($chats, $me);
             return $chats->call(str_replace('channel_', 'channels.', $action), ['channel_id' => api_id($p, 'channel_id')]);

@@ -10,6 +10,8 @@ window.CrmchatsSettings = (() => {
   const { el, api, t } = C;
 
   C.addWords('ru', {
+    s_import: 'Перенос из socialChats', import_found: 'Найдены данные плагина socialChats. Будет перенесено: {summary}.',
+    import_run: 'Перенести', import_done: 'Перенесено: {summary}. Пропущено: {skipped}.', import_nothing: 'Всё уже перенесено.',
     s_general: 'Общие настройки', s_operators: 'Операторы', s_channels: 'Каналы', save: 'Сохранить', saved: 'Сохранено',
     auto_add: 'Добавлять посетителей в CRM', aa_off: 'нет', aa_client: 'как клиента', aa_contact: 'как контакт',
     distribution: 'Распределение новых диалогов', d_off: 'нет (очередь)', d_round_robin: 'по кругу', d_least_busy: 'наименее занятому',
@@ -31,6 +33,8 @@ window.CrmchatsSettings = (() => {
     health_ok: 'Вебхук на месте', health_bad: 'Проблема: {error}', reregistered: 'вебхук зарегистрирован заново',
   });
   C.addWords('en', {
+    s_import: 'Import from socialChats', import_found: 'The socialChats plugin\'s data is here. To import: {summary}.',
+    import_run: 'Import', import_done: 'Imported: {summary}. Skipped: {skipped}.', import_nothing: 'Everything is imported already.',
     s_general: 'General', s_operators: 'Operators', s_channels: 'Channels', save: 'Save', saved: 'Saved',
     auto_add: 'Add visitors to the CRM', aa_off: 'no', aa_client: 'as a client', aa_contact: 'as a contact',
     distribution: 'Distribution of new dialogs', d_off: 'off (queue)', d_round_robin: 'round robin', d_least_busy: 'least busy',
@@ -68,6 +72,37 @@ window.CrmchatsSettings = (() => {
     renderChannels(channels);
     renderOperators(operators);
     renderGeneral(general);
+    renderImport();
+  }
+
+  // ---- import from the original plugin (shown only when its tables are found) -------------------
+
+  function counts(map) {
+    const parts = Object.entries(map || {}).filter(([, n]) => n > 0).map(([k, n]) => k + ' ' + n);
+    return parts.length ? parts.join(', ') : '0';
+  }
+
+  async function renderImport() {
+    let preview;
+    try { preview = await api('import_preview', {}, {}); } catch (e) { return; }
+    if (!preview || !preview.found) return;
+    const card = el('section', { class: 'card', id: 'settings-import' }, el('h2', { text: t('s_import') }));
+    const note = el('p', { text: Object.keys(preview.imported || {}).length
+      ? t('import_found', { summary: counts(preview.imported) }) : t('import_nothing') });
+    const run = el('button', { type: 'button', class: 'btn primary', id: 'import-run', text: t('import_run'),
+      onclick: async () => {
+        run.disabled = true;
+        try {
+          const done = await api('import_run', {}, {});
+          note.textContent = t('import_done', { summary: counts(done.imported), skipped: done.skipped_total || 0 });
+        } catch (e) {
+          note.textContent = C.describeError(e);
+          run.disabled = false;
+        }
+      } });
+    run.hidden = !Object.keys(preview.imported || {}).length;
+    card.append(note, el('div', { class: 'form-actions' }, run));
+    root.append(card);
   }
 
   function copyRow(value, id) {
