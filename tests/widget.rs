@@ -100,6 +100,15 @@ fn a_visitors_message_reaches_a_waiting_console_and_the_answer_reaches_the_widge
     });
     let messages = polled["messages"].as_array().unwrap();
     assert_eq!(messages.len(), 1, "{polled}");
+    // The poll checks five times a second: the message is seen well within a second of its write.
+    println!(
+        "events.poll woke {} ms after the visitor wrote",
+        waited.as_millis().saturating_sub(300)
+    );
+    assert!(
+        waited < Duration::from_millis(300 + 1000),
+        "seen within a second of the write: {waited:?}"
+    );
     assert_eq!(messages[0]["text"], "Здравствуйте, есть доставка?");
     assert!(
         waited < Duration::from_secs(3),
