@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 
-.PHONY: all setup build test lint headers demo bench package clean
+.PHONY: all setup build test lint headers demo bench load package clean
 
 all: build
 
@@ -37,6 +37,10 @@ demo: setup build
 
 bench: setup build
 	@scripts/bench.sh
+
+# A steady mix of every channel's webhooks plus an operator, through PHP FFI (scripts/load.sh).
+load: setup build
+	@scripts/load.sh
 
 clean:
 	$(CARGO) clean
