@@ -8,6 +8,15 @@
   const C = window.Crmchats;
   const { el, api, t } = C;
 
+  C.addWords('ru', {
+    note_mode: 'Заметка', note_label: 'Заметка', note_placeholder: 'Заметка для коллег — посетитель её не увидит',
+    add_note: 'Добавить заметку', replies_none: 'Нет шаблонов с таким кодом',
+  });
+  C.addWords('en', {
+    note_mode: 'Note', note_label: 'Note', note_placeholder: 'A note for colleagues: the visitor never sees it',
+    add_note: 'Add note', replies_none: 'No canned reply with this code',
+  });
+
   const CHANNEL_LABELS = {
     telegram: 'TG', viber: 'VB', vk: 'VK', facebook: 'FB', chatapi: 'WA', whatsapp_cloud: 'WA', widget: 'WEB',
   };
@@ -133,7 +142,7 @@
 
     const nav = el('nav', { class: 'top-nav' },
       el('a', { href: '#', class: 'nav-link' + (s.page === 'console' ? ' active' : ''), id: 'nav-console', text: t('console') }),
-      s.me.is_admin ? el('a', { href: '#settings', class: 'nav-link', id: 'nav-settings', text: t('settings') }) : null);
+      el('a', { href: '#settings', class: 'nav-link', id: 'nav-settings', text: t('settings') }));
     const header = el('header', { class: 'top' },
       el('strong', { class: 'brand', text: t('title') }), nav,
       el('span', { class: 'spacer' }),
@@ -160,13 +169,14 @@
   function route() {
     const main = document.getElementById('main');
     for (const a of document.querySelectorAll('.nav-link')) a.classList.remove('active');
-    if (location.hash === '#settings' && s.me.is_admin && window.CrmchatsSettings) {
+    if (location.hash === '#settings' && window.CrmchatsSettings) {
       s.page = 'settings';
       document.getElementById('nav-settings').classList.add('active');
       window.CrmchatsSettings.render(main, { me: s.me, onChange: loadOperators });
       return;
     }
     s.page = 'console';
+    repliesCache = null; // the settings page may have changed them
     document.getElementById('nav-console').classList.add('active');
     renderConsole(main);
   }
@@ -524,7 +534,17 @@
     return word === key ? String(code || '') : word;
   }
 
+  function renderNote(e) {
+    const d = e.data || {};
+    return el('div', { class: 'internal-note', 'data-event-id': e.id },
+      el('div', { class: 'in-head' }, el('strong', { text: t('note_label') }), ' · ',
+        el('span', { class: 'in-author', text: d.author_name || operatorName(e.operator_id) }),
+        el('span', { class: 'ev-time', text: ' · ' + C.formatTime(e.at) })),
+      el('div', { class: 'in-text', text: d.text || '' }));
+  }
+
   function renderEvent(e) {
+    if (e.kind === 'note') return renderNote(e);
     const d = e.data || {};
     let text;
     switch (e.kind) {
@@ -559,15 +579,48 @@
     file.addEventListener('change', () => { picked.textContent = file.files.length ? t('files_selected', { n: file.files.length }) : ''; });
     const attach = el('button', { type: 'button', class: 'btn', id: 'composer-attach', text: t('attach'), title: t('attach'), onclick: () => file.click() });
     const send = el('button', { type: 'submit', class: 'btn primary', id: 'composer-send', text: t('send') });
-    const form = el('form', { class: 'composer', id: 'composer' }, attach, file, text, picked, send);
+    // Note mode: the text goes to the dialog's history for colleagues (notes.add), never to the visitor.
+    const noteBox = el('input', { type: 'checkbox', id: 'composer-note' });
+    const noteToggle = el('label', { class: 'note-toggle', title: t('note_placeholder') }, noteBox, ' ', t('note_mode'));
+    const menu = el('ul', { class: 'reply-menu', id: 'reply-menu', role: 'listbox', hidden: true });
+    const form = el('form', { class: 'composer', id: 'composer' }, menu, attach, file, noteToggle, text, picked, send);
+    const setMode = () => {
+      const note = noteBox.checked;
+      form.classList.toggle('note-mode', note);
+      text.placeholder = note ? t('note_placeholder') : t('composer');
+      send.textContent = note ? t('add_note') : t('send');
+      attach.disabled = note;
+    };
+    noteBox.addEventListener('change', () => { setMode(); text.focus(); });
     const draftKey = 'crmchats_draft_' + d.id;
     text.value = sessionStorage.getItem(draftKey) || '';
-    text.addEventListener('input', () => sessionStorage.setItem(draftKey, text.value));
+    const slash = replyMenu(d, text, menu, () => sessionStorage.setItem(draftKey, text.value));
+    text.addEventListener('input', () => { sessionStorage.setItem(draftKey, text.value); slash.update(); });
     text.addEventListener('keydown', (ev) => {
+      if (slash.key(ev)) return;
       if (ev.key === 'Enter' && !ev.shiftKey && !ev.isComposing) { ev.preventDefault(); form.requestSubmit(); }
     });
+    text.addEventListener('blur', () => setTimeout(slash.hide, 200));
     form.addEventListener('submit', async (ev) => {
       ev.preventDefault();
+      if (noteBox.checked) {
+        if (send.disabled || !text.value.trim()) return;
+        send.disabled = true;
+        try {
+          await api('note', {}, { dialog_id: d.id, text: text.value });
+          sessionStorage.removeItem(draftKey);
+          text.value = '';
+          await refreshOpenDialog();
+          const box = document.getElementById('thread');
+          if (box) box.scrollTop = box.scrollHeight;
+        } catch (e) {
+          C.toast(C.describeError(e), true);
+        } finally {
+          send.disabled = false;
+          text.focus();
+        }
+        return;
+      }
       const files = Array.from(file.files || []);
       if (send.disabled || (!text.value.trim() && !files.length)) return;
       send.disabled = true;
@@ -588,11 +641,96 @@
         C.toast(C.describeError(e), true);
       } finally {
         send.disabled = false;
-        send.textContent = t('send');
+        setMode();
         text.focus();
       }
     });
     return form;
+  }
+
+  // ---- canned replies: `/code` in the composer ---------------------------------------------------
+
+  let repliesCache = null;
+  async function loadReplies(force) {
+    if (!repliesCache || force) {
+      repliesCache = api('replies').then((r) => r.replies || []).catch(() => { repliesCache = null; return []; });
+    }
+    return repliesCache;
+  }
+
+  /**
+   * The `/` menu: a word starting with `/` right before the caret lists the canned replies whose code
+   * (or title) starts with what follows; picking one puts replies.render's text in place of `/code`.
+   */
+  function replyMenu(d, text, menu, changed) {
+    let items = [];
+    let active = 0;
+    let token = null; // {start, end} of `/code` in the textarea
+    let seq = 0;
+    const hide = () => { menu.hidden = true; items = []; token = null; };
+    const draw = () => {
+      menu.replaceChildren();
+      if (!items.length) {
+        menu.append(el('li', { class: 'reply-empty', text: t('replies_none') }));
+        return;
+      }
+      items.forEach((r, i) => {
+        const li = el('li', { class: 'reply-item' + (i === active ? ' active' : ''), role: 'option', 'data-code': r.code, 'data-reply': r.id },
+          el('span', { class: 'ri-code', text: '/' + r.code }), ' ', el('span', { class: 'ri-title', text: r.title || '' }),
+          el('div', { class: 'ri-text', text: r.text || '' }));
+        li.addEventListener('mousedown', (ev) => { ev.preventDefault(); pick(r); });
+        menu.append(li);
+      });
+    };
+    const update = async () => {
+      const before = text.value.slice(0, text.selectionStart);
+      const m = /(^|\s)\/([^\s\/]*)$/u.exec(before);
+      if (!m) { hide(); return; }
+      const my = ++seq;
+      const all = await loadReplies();
+      if (my !== seq) return;
+      const q = m[2].toLowerCase();
+      token = { start: before.length - m[2].length - 1, end: before.length };
+      items = all.filter((r) => String(r.code).toLowerCase().startsWith(q) || String(r.title || '').toLowerCase().startsWith(q)).slice(0, 8);
+      active = 0;
+      menu.hidden = false;
+      draw();
+    };
+    const pick = async (r) => {
+      const at = token;
+      hide();
+      if (!at) return;
+      try {
+        const rendered = await api('reply_render', {}, { reply_id: r.id, dialog_id: d.id });
+        const value = text.value;
+        text.value = value.slice(0, at.start) + rendered.text + value.slice(at.end);
+        const caret = at.start + rendered.text.length;
+        text.setSelectionRange(caret, caret);
+        changed();
+        text.focus();
+      } catch (e) {
+        C.toast(C.describeError(e), true);
+      }
+    };
+    /** Handles the menu's keys; true when the key was the menu's. */
+    const key = (ev) => {
+      if (menu.hidden) return false;
+      if (ev.key === 'Escape') { ev.preventDefault(); hide(); return true; }
+      if (!items.length) return false;
+      if (ev.key === 'ArrowDown' || ev.key === 'ArrowUp') {
+        ev.preventDefault();
+        active = (active + (ev.key === 'ArrowDown' ? 1 : items.length - 1)) % items.length;
+        draw();
+        return true;
+      }
+      if ((ev.key === 'Enter' || ev.key === 'Tab') && !ev.isComposing) {
+        ev.preventDefault();
+        pick(items[active]);
+        return true;
+      }
+      return false;
+    };
+    return { update, key, hide };
   }
 
   async function deleteMessage(id) {
