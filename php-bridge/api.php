@@ -193,7 +193,9 @@ function api_dispatch(string $action, string $method, int $me): mixed
             } catch (CrmchatsException) {
                 // A channel type this build lacks: no rule to show.
             }
-            return ['dialog' => $dialog, 'messages' => $messages, 'events' => $events, 'capabilities' => $capabilities];
+            $tags = $chats->call('dialogs.tags', $who + ['dialog_id' => $id])['tags'] ?? [];
+            return ['dialog' => $dialog, 'messages' => $messages, 'events' => $events, 'capabilities' => $capabilities,
+                'tags' => $tags];
         case 'messages':
             $request = $who + ['dialog_id' => api_id($p, 'dialog_id'), 'limit' => 50];
             if (api_optional_id($p, 'before_id') !== null) {

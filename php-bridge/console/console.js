@@ -11,10 +11,16 @@
   C.addWords('ru', {
     note_mode: 'Заметка', note_label: 'Заметка', note_placeholder: 'Заметка для коллег — посетитель её не увидит',
     add_note: 'Добавить заметку', replies_none: 'Нет шаблонов с таким кодом',
+    tags: 'Теги', add_tag: '+ тег', tag_filter: 'Тег', remove_tag: 'Убрать тег {tag}',
+    search_dialogs: 'Диалоги', search_messages: 'Сообщения', search_msgs: 'Поиск по тексту сообщений',
+    search_hint: 'Введите слово для поиска', rating_title: 'Оценка посетителя: {n} из 5',
   });
   C.addWords('en', {
     note_mode: 'Note', note_label: 'Note', note_placeholder: 'A note for colleagues: the visitor never sees it',
     add_note: 'Add note', replies_none: 'No canned reply with this code',
+    tags: 'Tags', add_tag: '+ tag', tag_filter: 'Tag', remove_tag: 'Remove tag {tag}',
+    search_dialogs: 'Dialogs', search_messages: 'Messages', search_msgs: 'Search message text',
+    search_hint: 'Type a word to search', rating_title: 'Visitor\'s rating: {n} of 5',
   });
 
   const CHANNEL_LABELS = {
@@ -26,6 +32,10 @@
     info: null,             // api me
     view: 'mine',
     search: '',
+    searchMode: 'dialogs',  // or 'messages': messages.search hits instead of the dialog list
+    tag: '',
+    tags: [],               // the open dialog's tags
+    hits: [],
     dialogs: [],
     nextCursor: null,
     openId: null,
@@ -189,18 +199,35 @@
         type: 'button', role: 'tab', class: 'tab' + (s.view === v ? ' active' : ''), 'data-view': v, id: 'tab-' + v,
         text: t(v), onclick: () => { s.view = v; s.dialogs = []; localStorage.setItem('crmchats_view', v); route(); },
       })));
-    const search = el('input', { type: 'search', id: 'search', class: 'search', placeholder: t('search'), value: s.search });
+    const messagesMode = () => s.searchMode === 'messages';
+    const search = el('input', { type: 'search', id: 'search', class: 'search', placeholder: messagesMode() ? t('search_msgs') : t('search'), value: s.search });
+    const mode = el('select', { id: 'search-mode', class: 'search-mode', 'aria-label': t('search') },
+      el('option', { value: 'dialogs', text: t('search_dialogs'), selected: !messagesMode() }),
+      el('option', { value: 'messages', text: t('search_messages'), selected: messagesMode() }));
+    const tagFilter = el('input', { type: 'search', id: 'tag-filter', class: 'tag-filter', placeholder: t('tag_filter'), value: s.tag, hidden: messagesMode() });
+    const reload = () => (messagesMode() ? searchMessages() : loadDialogs('reset'));
     let timer = null;
     search.addEventListener('input', () => {
       clearTimeout(timer);
-      timer = setTimeout(() => { s.search = search.value.trim(); loadDialogs('reset'); }, 300);
+      timer = setTimeout(() => { s.search = search.value.trim(); reload(); }, 300);
+    });
+    tagFilter.addEventListener('input', () => {
+      clearTimeout(timer);
+      timer = setTimeout(() => { s.tag = tagFilter.value.trim().toLowerCase(); loadDialogs('reset'); }, 300);
+    });
+    mode.addEventListener('change', () => {
+      s.searchMode = mode.value;
+      search.placeholder = messagesMode() ? t('search_msgs') : t('search');
+      tagFilter.hidden = messagesMode();
+      reload();
     });
     listBox = el('ul', { id: 'dialogs', class: 'dialog-list' });
     moreBtn = el('button', { type: 'button', id: 'more', class: 'btn more', text: t('more'), hidden: true, onclick: () => loadDialogs('more') });
-    const listPane = el('section', { class: 'list-pane', id: 'list-pane' }, tabs, search, listBox, moreBtn);
+    const listPane = el('section', { class: 'list-pane', id: 'list-pane' }, tabs,
+      el('div', { class: 'search-row' }, search, mode), el('div', { class: 'search-row' }, tagFilter), listBox, moreBtn);
     dialogPane = el('section', { class: 'dialog-pane', id: 'dialog-pane' });
     main.replaceChildren(el('div', { class: 'panes' + (s.openId ? ' dialog-open' : ''), id: 'panes' }, listPane, dialogPane));
-    loadDialogs('reset');
+    reload();
     if (s.openId) openDialog(s.openId, true); else renderEmptyDialog();
   }
 
@@ -213,8 +240,9 @@
     // Only a newer reset (another tab or search) makes an answer stale; pages and refreshes merge.
     const seq = mode === 'reset' ? ++listSeq : listSeq;
     try {
-      const r = await api('dialogs', { view: s.view, search: s.search, cursor: mode === 'more' ? s.nextCursor : '' });
+      const r = await api('dialogs', { view: s.view, search: s.search, tag: s.tag, cursor: mode === 'more' ? s.nextCursor : '' });
       if (seq !== listSeq) return;
+      if (s.searchMode === 'messages') return;
       const page = r.dialogs || [];
       if (mode === 'more') {
         const shown = new Set(s.dialogs.map((d) => d.id));
@@ -233,6 +261,42 @@
     } catch (e) {
       if (listBox) listBox.replaceChildren(el('li', { class: 'empty error', text: C.describeError(e) }));
     }
+  }
+
+  /** Messages search: hits (newest first) in place of the dialog list; a click opens the dialog. */
+  async function searchMessages() {
+    const seq = ++listSeq;
+    if (!listBox) return;
+    moreBtn.hidden = true;
+    if (s.search.length < 2) {
+      listBox.replaceChildren(el('li', { class: 'empty', text: t('search_hint') }));
+      return;
+    }
+    try {
+      const r = await api('message_search', { q: s.search });
+      if (seq !== listSeq) return;
+      s.hits = r.messages || [];
+      listBox.replaceChildren();
+      if (!s.hits.length) listBox.append(el('li', { class: 'empty', text: t('nothing_found') }));
+      for (const m of s.hits) {
+        const author = m.author || {};
+        const who = m.direction === 'out' ? (author.type === 'operator' ? author.name || operatorName(author.id) : t('auto')) : t('visitor');
+        const item = el('li', { class: 'search-hit' + (m.dialog_id === s.openId ? ' active' : ''), 'data-dialog': m.dialog_id, 'data-message': m.id, tabindex: 0, role: 'button' },
+          el('div', { class: 'di-top' }, el('span', { class: 'di-name', text: who + ' · #' + m.dialog_id }),
+            el('span', { class: 'di-time', text: C.formatTime(m.created_at, true) })),
+          el('div', { class: 'hit-text', text: m.text || '' }));
+        item.addEventListener('click', () => openDialog(m.dialog_id));
+        item.addEventListener('keydown', (ev) => { if (ev.key === 'Enter') openDialog(m.dialog_id); });
+        listBox.append(item);
+      }
+    } catch (e) {
+      if (seq === listSeq) listBox.replaceChildren(el('li', { class: 'empty error', text: C.describeError(e) }));
+    }
+  }
+
+  function ratingMark(d, id) {
+    if (!d || !d.rating) return null;
+    return el('span', { class: 'rating', id, title: t('rating_title', { n: d.rating }), text: '★ ' + d.rating });
   }
 
   function avatar(visitor, size) {
@@ -254,6 +318,7 @@
   function renderDialogs() {
     primeUnreadOnce();
     if (!listBox) return;
+    if (s.searchMode === 'messages') { updateTitle(); return; }
     listBox.replaceChildren();
     if (!s.dialogs.length) listBox.append(el('li', { class: 'empty', text: t('empty_list') }));
     for (const d of s.dialogs) {
@@ -265,7 +330,7 @@
       avatar(d.visitor),
       el('div', { class: 'di-main' },
         el('div', { class: 'di-top' }, channelIcon(d.channel), el('span', { class: 'di-name', text: visitorName(d.visitor) }),
-          el('span', { class: 'di-time', text: C.formatTime(last.at || d.updated_at) })),
+          ratingMark(d), el('span', { class: 'di-time', text: C.formatTime(last.at || d.updated_at) })),
         el('div', { class: 'di-bottom' },
           el('span', { class: 'di-preview', text: (last.direction === 'out' ? '→ ' : '') + (last.text || '') }),
           d.assigned_operator_id === null && d.status === 'open' ? el('span', { class: 'tag queue-tag', text: t('in_queue') }) : null,
@@ -319,6 +384,7 @@
       s.dialog = r.dialog;
       s.capabilities = r.capabilities;
       s.events = r.events || [];
+      s.tags = r.tags || [];
       mergeMessages(r.messages || []);
       if ((r.messages || []).length < 50) s.olderDone = true;
       renderDialog(!keepScroll);
@@ -339,6 +405,7 @@
       s.dialog = r.dialog;
       s.capabilities = r.capabilities;
       s.events = r.events || [];
+      s.tags = r.tags || [];
       mergeMessages(r.messages || []);
       renderDialog(atBottom);
       if (r.dialog.unread > 0 && document.visibilityState === 'visible') markRead(s.openId);
@@ -425,7 +492,9 @@
         el('div', { class: 'dh-name', id: 'dialog-name', text: visitorName(v) }),
         el('div', { class: 'dh-sub' }, channelIcon(d.channel), ' ', (d.channel && d.channel.name) || '', ' · ',
           el('span', { class: 'status-' + d.status, id: 'dialog-status', text: d.status === 'open' ? t('status_open') : t('status_closed') }),
-          ' · ', d.assigned_operator_id === null ? t('in_queue') : t('assigned_to', { name: operatorName(d.assigned_operator_id) }))),
+          ' · ', d.assigned_operator_id === null ? t('in_queue') : t('assigned_to', { name: operatorName(d.assigned_operator_id) }),
+          d.rating ? ' · ' : null, ratingMark(d, 'dialog-rating')),
+        renderTags(d)),
       actions);
 
     // The pane's parts stay while the same dialog is shown: news re-render the head, the rule and
@@ -455,6 +524,38 @@
     // Images load later: keep the newest message in view when they do.
     if (scrollDown) {
       for (const img of thread.querySelectorAll('img')) img.addEventListener('load', () => { thread.scrollTop = thread.scrollHeight; }, { once: true });
+    }
+  }
+
+  function renderTags(d) {
+    const box = el('div', { class: 'dh-tags', id: 'dialog-tags', 'aria-label': t('tags') });
+    for (const tag of s.tags) {
+      box.append(el('span', { class: 'chip', 'data-tag': tag }, tag,
+        el('button', { type: 'button', class: 'chip-x', 'data-action': 'untag', 'aria-label': t('remove_tag', { tag }), text: '×',
+          onclick: () => changeTag('untag', tag) })));
+    }
+    const input = el('input', { type: 'text', id: 'tag-add', class: 'tag-add', maxlength: 64, placeholder: t('add_tag'), 'aria-label': t('add_tag') });
+    input.addEventListener('keydown', (ev) => {
+      if (ev.key === 'Enter' && !ev.isComposing) {
+        ev.preventDefault();
+        const tag = input.value.trim();
+        if (tag) changeTag('tag', tag);
+      }
+    });
+    box.append(input);
+    return box;
+  }
+
+  async function changeTag(action, tag) {
+    try {
+      const r = await api(action, {}, { dialog_id: s.openId, tag });
+      s.tags = r.tags || [];
+      renderDialog(false);
+      const input = document.getElementById('tag-add');
+      if (action === 'tag' && input) input.focus();
+      if (s.tag) loadDialogs('refresh');
+    } catch (e) {
+      C.toast(C.describeError(e), true);
     }
   }
 
