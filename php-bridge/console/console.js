@@ -152,6 +152,7 @@
 
     const nav = el('nav', { class: 'top-nav' },
       el('a', { href: '#', class: 'nav-link' + (s.page === 'console' ? ' active' : ''), id: 'nav-console', text: t('console') }),
+      s.me.is_admin ? el('a', { href: '#reports', class: 'nav-link', id: 'nav-reports', text: t('reports') }) : null,
       el('a', { href: '#settings', class: 'nav-link', id: 'nav-settings', text: t('settings') }));
     const header = el('header', { class: 'top' },
       el('strong', { class: 'brand', text: t('title') }), nav,
@@ -179,6 +180,13 @@
   function route() {
     const main = document.getElementById('main');
     for (const a of document.querySelectorAll('.nav-link')) a.classList.remove('active');
+    if (window.CrmchatsReports) window.CrmchatsReports.destroy();
+    if (location.hash === '#reports' && s.me.is_admin && window.CrmchatsReports) {
+      s.page = 'reports';
+      document.getElementById('nav-reports').classList.add('active');
+      window.CrmchatsReports.render(main, { me: s.me, operatorName });
+      return;
+    }
     if (location.hash === '#settings' && window.CrmchatsSettings) {
       s.page = 'settings';
       document.getElementById('nav-settings').classList.add('active');
@@ -211,9 +219,10 @@
       clearTimeout(timer);
       timer = setTimeout(() => { s.search = search.value.trim(); reload(); }, 300);
     });
+    let tagTimer = null;
     tagFilter.addEventListener('input', () => {
-      clearTimeout(timer);
-      timer = setTimeout(() => { s.tag = tagFilter.value.trim().toLowerCase(); loadDialogs('reset'); }, 300);
+      clearTimeout(tagTimer);
+      tagTimer = setTimeout(() => { s.tag = tagFilter.value.trim().toLowerCase(); loadDialogs('reset'); }, 300);
     });
     mode.addEventListener('change', () => {
       s.searchMode = mode.value;
