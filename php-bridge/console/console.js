@@ -14,6 +14,7 @@
     tags: 'Теги', add_tag: '+ тег', tag_filter: 'Тег', remove_tag: 'Убрать тег {tag}',
     search_dialogs: 'Диалоги', search_messages: 'Сообщения', search_msgs: 'Поиск по тексту сообщений',
     search_hint: 'Введите слово для поиска', rating_title: 'Оценка посетителя: {n} из 5',
+    reason_rating_request: 'просьба оценить диалог', ev_rated: 'Посетитель оценил диалог: ★ {n}',
   });
   C.addWords('en', {
     note_mode: 'Note', note_label: 'Note', note_placeholder: 'A note for colleagues: the visitor never sees it',
@@ -21,6 +22,7 @@
     tags: 'Tags', add_tag: '+ tag', tag_filter: 'Tag', remove_tag: 'Remove tag {tag}',
     search_dialogs: 'Dialogs', search_messages: 'Messages', search_msgs: 'Search message text',
     search_hint: 'Type a word to search', rating_title: 'Visitor\'s rating: {n} of 5',
+    reason_rating_request: 'rating request', ev_rated: 'The visitor rated the dialog: ★ {n}',
   });
 
   const CHANNEL_LABELS = {
@@ -474,6 +476,8 @@
   function renderDialog(scrollDown) {
     const d = s.dialog;
     if (!d || !dialogPane) return;
+    // The new-tag field moves into the new head: note the focus before the move drops it.
+    const tagFocused = Boolean(s.tagField) && document.activeElement === s.tagField.input;
     const v = d.visitor || {};
     const actions = el('div', { class: 'actions', id: 'dialog-actions' });
     const member = isMember(d);
@@ -516,6 +520,7 @@
     }
     parts.head.replaceWith(head);
     parts.head = head;
+    if (tagFocused && head.contains(s.tagField.input)) s.tagField.input.focus();
     const rule = replyRule(d) || el('div', { hidden: true });
     parts.rule.replaceWith(rule);
     parts.rule = rule;
@@ -543,6 +548,13 @@
         el('button', { type: 'button', class: 'chip-x', 'data-action': 'untag', 'aria-label': t('remove_tag', { tag }), text: '×',
           onclick: () => changeTag('untag', tag) })));
     }
+    box.append(tagInput(d));
+    return box;
+  }
+
+  /** The new-tag field stays the same element while the dialog is shown: news redraw the head around it. */
+  function tagInput(d) {
+    if (s.tagField && s.tagField.dialogId === d.id) return s.tagField.input;
     const input = el('input', { type: 'text', id: 'tag-add', class: 'tag-add', maxlength: 64, placeholder: t('add_tag'), 'aria-label': t('add_tag') });
     input.addEventListener('keydown', (ev) => {
       if (ev.key === 'Enter' && !ev.isComposing) {
@@ -551,17 +563,16 @@
         if (tag) changeTag('tag', tag);
       }
     });
-    box.append(input);
-    return box;
+    s.tagField = { dialogId: d.id, input };
+    return input;
   }
 
   async function changeTag(action, tag) {
     try {
       const r = await api(action, {}, { dialog_id: s.openId, tag });
       s.tags = r.tags || [];
+      if (action === 'tag' && s.tagField) s.tagField.input.value = '';
       renderDialog(false);
-      const input = document.getElementById('tag-add');
-      if (action === 'tag' && input) input.focus();
       if (s.tag) loadDialogs('refresh');
     } catch (e) {
       C.toast(C.describeError(e), true);
@@ -672,6 +683,7 @@
       case 'crm_unlinked': text = t('ev_crm_unlinked'); break;
       case 'message_deleted': text = t('ev_deleted'); break;
       case 'message_edited': text = t('ev_edited'); break;
+      case 'rated': text = t('ev_rated', { n: d.rating }); break;
       default: text = t('ev_other', { kind: e.kind });
     }
     const box = el('div', { class: 'event ev-' + String(e.kind).replace(/[^a-z_]/g, ''), 'data-event-id': e.id },
