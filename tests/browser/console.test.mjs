@@ -556,6 +556,39 @@ step('the reports page draws its charts and exports CSV', async () => {
   assert.deepEqual(problems, []);
 });
 
+step('with the rating on, a closed dialog asks the visitor, whose 5 shows as ★ 5', async () => {
+  const admin = pages.admin;
+  await admin.click('#nav-settings');
+  await admin.waitForSelector('#general-form');
+  await admin.check('#set-rating-enabled');
+  await admin.fill('#set-rating-text', 'Оцените разговор от 1 до 5');
+  await admin.fill('#set-rating-window', '30');
+  await admin.click('#general-save');
+  await admin.waitForSelector('.toast:not(.toast-error) >> text=Сохранено');
+  await admin.reload();
+  await admin.waitForSelector('#general-form');
+  assert.equal(await admin.isChecked('#set-rating-enabled'), true);
+  assert.equal(await admin.inputValue('#set-rating-window'), '30');
+
+  await admin.click('#nav-console');
+  await admin.click('#tab-all');
+  await admin.fill('#search', 'Покупатель');
+  await admin.locator('.dialog-item', { hasText: 'Мария Покупатель' }).click();
+  await admin.waitForSelector('#dialog-name >> text=Мария Покупатель');
+  await admin.click('[data-action=close]');
+  await admin.waitForSelector('#dialog-status.status-closed');
+  const site = pages.site;
+  await site.locator('text=Оцените разговор от 1 до 5').waitFor({ timeout: 5000 });
+  await site.fill('.cw-text', '5');
+  await site.click('.cw-send');
+  await admin.waitForSelector('#dialog-rating >> text=★ 5', { timeout: 5000 });
+  await admin.waitForSelector('#dialog-status.status-closed');
+  await admin.waitForSelector('.dialog-item.active .rating >> text=★ 5');
+  await admin.waitForSelector('.event.ev-rated >> text=★ 5');
+  await admin.fill('#search', '');
+  assert.deepEqual(problems, []);
+});
+
 step('phone-size screens: the console and the widget fit 360 px', async () => {
   const ctx = await newContext({ viewport: { width: 360, height: 740 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 });
   const phone = watch(await ctx.newPage(), 'phone');
