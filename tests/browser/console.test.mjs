@@ -589,6 +589,33 @@ step('with the rating on, a closed dialog asks the visitor, whose 5 shows as ★
   assert.deepEqual(problems, []);
 });
 
+step('an operator who is not an admin keeps personal canned replies and sees only their own report', async () => {
+  const manager = pages.manager;
+  assert.equal(await manager.locator('#nav-reports').count(), 0, 'Reports is for admins');
+  await manager.click('#nav-settings');
+  await manager.waitForSelector('#replies-table tr >> text=/privet');
+  assert.equal(await manager.locator('#settings-general').count(), 0, 'only the canned replies');
+  const shared = manager.locator('#replies-table tr', { hasText: '/privet' });
+  assert.equal(await shared.locator('[data-action=reply-edit]').count(), 0, 'a shared reply is the admins\'');
+  await manager.click('#reply-add');
+  assert.equal(await manager.locator('#reply-shared').count(), 0);
+  await manager.fill('#reply-code', 'poka');
+  await manager.fill('#reply-text', 'До свидания, {visitor_name}!');
+  await manager.click('#reply-save');
+  const own = manager.locator('#replies-table tr', { hasText: '/poka' });
+  await own.locator('[data-action=reply-edit]').waitFor();
+  const reports = await manager.evaluate(async (id) => {
+    const q = 'from=2026-01-01T00:00:00Z&to=2026-01-31T00:00:00Z';
+    const team = await fetch('../api.php?action=report&' + q);
+    const mine = await fetch('../api.php?action=report&' + q + '&for_operator_id=' + id);
+    return { team: team.status, mine: mine.status };
+  }, 2);
+  assert.deepEqual(reports, { team: 403, mine: 200 });
+  await manager.click('#nav-console');
+  await manager.waitForSelector('.tabs');
+  assert.deepEqual(problems, []);
+});
+
 step('phone-size screens: the console and the widget fit 360 px', async () => {
   const ctx = await newContext({ viewport: { width: 360, height: 740 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 });
   const phone = watch(await ctx.newPage(), 'phone');
