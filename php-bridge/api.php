@@ -134,7 +134,7 @@ function api_dispatch(string $action, string $method, int $me): mixed
     $chats = Crmchats::shared();
     $get = crmchats_parse_query((string)($_SERVER['QUERY_STRING'] ?? ''));
     $reads = ['me', 'dialogs', 'dialog', 'messages', 'events', 'poll', 'operators', 'crm_search', 'settings',
-        'channels', 'channel_types', 'client_dialogs'];
+        'channels', 'channel_types', 'client_dialogs', 'replies', 'tags', 'message_search', 'report'];
     if (in_array($action, $reads, true)) {
         if ($method !== 'GET') {
             throw new ApiError(405, 'invalid_argument', "$action is a GET request");
@@ -178,6 +178,9 @@ function api_dispatch(string $action, string $method, int $me): mixed
             if (api_optional_id($p, 'channel_id') !== null) {
                 $request['channel_id'] = api_id($p, 'channel_id');
             }
+            if (trim((string)($p['tag'] ?? '')) !== '') {
+                $request['tag'] = trim(api_string($p, 'tag', 64));
+            }
             return $chats->listDialogs($request);
         case 'dialog':
             $id = api_id($p, 'dialog_id');
@@ -190,7 +193,9 @@ function api_dispatch(string $action, string $method, int $me): mixed
             } catch (CrmchatsException) {
                 // A channel type this build lacks: no rule to show.
             }
-            return ['dialog' => $dialog, 'messages' => $messages, 'events' => $events, 'capabilities' => $capabilities];
+            $tags = $chats->call('dialogs.tags', $who + ['dialog_id' => $id])['tags'] ?? [];
+            return ['dialog' => $dialog, 'messages' => $messages, 'events' => $events, 'capabilities' => $capabilities,
+                'tags' => $tags];
         case 'messages':
             $request = $who + ['dialog_id' => api_id($p, 'dialog_id'), 'limit' => 50];
             if (api_optional_id($p, 'before_id') !== null) {
@@ -219,6 +224,39 @@ function api_dispatch(string $action, string $method, int $me): mixed
             api_require_admin($chats, $me);
             return $chats->call('channels.types');
 
+        case 'replies':
+            return $chats->call('replies.list', $who);
+        case 'tags':
+            return $chats->call('dialogs.tags', $who + ['dialog_id' => api_id($p, 'dialog_id')]);
+        case 'message_search':
+            $request = $who + ['q' => api_string($p, 'q', 200), 'limit' => 50];
+            if (api_optional_id($p, 'channel_id') !== null) {
+                $request['channel_id'] = api_id($p, 'channel_id');
+            }
+            foreach (['from', 'to'] as $key) {
+                if (($p[$key] ?? '') !== '') {
+                    $request[$key] = api_string($p, $key, 40);
+                }
+            }
+            return $chats->call('messages.search', $request);
+        case 'report':
+            // Admins see the team; an operator only their own numbers (the library checks it too).
+            $request = $who + ['from' => api_string($p, 'from', 40), 'to' => api_string($p, 'to', 40),
+                'group_by' => ($p['group_by'] ?? '') === 'week' ? 'week' : 'day'];
+            if (api_optional_id($p, 'channel_id') !== null) {
+                $request['channel_id'] = api_id($p, 'channel_id');
+            }
+            if (api_optional_id($p, 'for_operator_id') !== null) {
+                $request['for_operator_id'] = api_id($p, 'for_operator_id');
+            }
+            if (($request['for_operator_id'] ?? null) !== $me) {
+                api_require_admin($chats, $me);
+            }
+            if (api_optional_id($p, 'unanswered_minutes') !== null) {
+                $request['unanswered_minutes'] = api_id($p, 'unanswered_minutes');
+            }
+            return $chats->call('reports.summary', $request);
+
         case 'read':
             return $chats->call('dialogs.read', $who + ['dialog_id' => api_id($p, 'dialog_id')]);
         case 'send':
@@ -234,6 +272,28 @@ function api_dispatch(string $action, string $method, int $me): mixed
                 $request['note'] = $note;
             }
             return $chats->call('dialogs.transfer', $request);
+        case 'reply_create': case 'reply_update':
+            $request = $who;
+            if ($action === 'reply_update') {
+                $request['reply_id'] = api_id($p, 'reply_id');
+            }
+            foreach (['code' => 64, 'title' => 200, 'text' => 5000] as $key => $max) {
+                if (array_key_exists($key, $p)) {
+                    $request[$key] = api_string($p, $key, $max);
+                }
+            }
+            if (array_key_exists('shared', $p)) {
+                $request['shared'] = (bool)$p['shared'];
+            }
+            return $chats->call($action === 'reply_create' ? 'replies.create' : 'replies.update', $request);
+        case 'reply_delete':
+            return $chats->call('replies.delete', $who + ['reply_id' => api_id($p, 'reply_id')]);
+        case 'reply_render':
+            return $chats->call('replies.render', $who + ['reply_id' => api_id($p, 'reply_id'), 'dialog_id' => api_id($p, 'dialog_id')]);
+        case 'note':
+            return $chats->call('notes.add', $who + ['dialog_id' => api_id($p, 'dialog_id'), 'text' => api_string($p, 'text', 20000)]);
+        case 'tag': case 'untag':
+            return $chats->call('dialogs.' . $action, $who + ['dialog_id' => api_id($p, 'dialog_id'), 'tag' => api_string($p, 'tag', 64)]);
         case 'delete_message':
             return $chats->call('messages.delete', $who + ['message_id' => api_id($p, 'message_id')]);
         case 'link':

@@ -8,6 +8,23 @@
   const C = window.Crmchats;
   const { el, api, t } = C;
 
+  C.addWords('ru', {
+    note_mode: 'Заметка', note_label: 'Заметка', note_placeholder: 'Заметка для коллег — посетитель её не увидит',
+    add_note: 'Добавить заметку', replies_none: 'Нет шаблонов с таким кодом',
+    tags: 'Теги', add_tag: '+ тег', tag_filter: 'Тег', remove_tag: 'Убрать тег {tag}',
+    search_dialogs: 'Диалоги', search_messages: 'Сообщения', search_msgs: 'Поиск по тексту сообщений',
+    search_hint: 'Введите слово для поиска', rating_title: 'Оценка посетителя: {n} из 5',
+    reason_rating_request: 'просьба оценить диалог', ev_rated: 'Посетитель оценил диалог: ★ {n}',
+  });
+  C.addWords('en', {
+    note_mode: 'Note', note_label: 'Note', note_placeholder: 'A note for colleagues: the visitor never sees it',
+    add_note: 'Add note', replies_none: 'No canned reply with this code',
+    tags: 'Tags', add_tag: '+ tag', tag_filter: 'Tag', remove_tag: 'Remove tag {tag}',
+    search_dialogs: 'Dialogs', search_messages: 'Messages', search_msgs: 'Search message text',
+    search_hint: 'Type a word to search', rating_title: 'Visitor\'s rating: {n} of 5',
+    reason_rating_request: 'rating request', ev_rated: 'The visitor rated the dialog: ★ {n}',
+  });
+
   const CHANNEL_LABELS = {
     telegram: 'TG', viber: 'VB', vk: 'VK', facebook: 'FB', chatapi: 'WA', whatsapp_cloud: 'WA', widget: 'WEB',
   };
@@ -17,6 +34,10 @@
     info: null,             // api me
     view: 'mine',
     search: '',
+    searchMode: 'dialogs',  // or 'messages': messages.search hits instead of the dialog list
+    tag: '',
+    tags: [],               // the open dialog's tags
+    hits: [],
     dialogs: [],
     nextCursor: null,
     openId: null,
@@ -133,7 +154,8 @@
 
     const nav = el('nav', { class: 'top-nav' },
       el('a', { href: '#', class: 'nav-link' + (s.page === 'console' ? ' active' : ''), id: 'nav-console', text: t('console') }),
-      s.me.is_admin ? el('a', { href: '#settings', class: 'nav-link', id: 'nav-settings', text: t('settings') }) : null);
+      s.me.is_admin ? el('a', { href: '#reports', class: 'nav-link', id: 'nav-reports', text: t('reports') }) : null,
+      el('a', { href: '#settings', class: 'nav-link', id: 'nav-settings', text: t('settings') }));
     const header = el('header', { class: 'top' },
       el('strong', { class: 'brand', text: t('title') }), nav,
       el('span', { class: 'spacer' }),
@@ -160,13 +182,21 @@
   function route() {
     const main = document.getElementById('main');
     for (const a of document.querySelectorAll('.nav-link')) a.classList.remove('active');
-    if (location.hash === '#settings' && s.me.is_admin && window.CrmchatsSettings) {
+    if (window.CrmchatsReports) window.CrmchatsReports.destroy();
+    if (location.hash === '#reports' && s.me.is_admin && window.CrmchatsReports) {
+      s.page = 'reports';
+      document.getElementById('nav-reports').classList.add('active');
+      window.CrmchatsReports.render(main, { me: s.me, operatorName });
+      return;
+    }
+    if (location.hash === '#settings' && window.CrmchatsSettings) {
       s.page = 'settings';
       document.getElementById('nav-settings').classList.add('active');
       window.CrmchatsSettings.render(main, { me: s.me, onChange: loadOperators });
       return;
     }
     s.page = 'console';
+    repliesCache = null; // the settings page may have changed them
     document.getElementById('nav-console').classList.add('active');
     renderConsole(main);
   }
@@ -179,18 +209,36 @@
         type: 'button', role: 'tab', class: 'tab' + (s.view === v ? ' active' : ''), 'data-view': v, id: 'tab-' + v,
         text: t(v), onclick: () => { s.view = v; s.dialogs = []; localStorage.setItem('crmchats_view', v); route(); },
       })));
-    const search = el('input', { type: 'search', id: 'search', class: 'search', placeholder: t('search'), value: s.search });
+    const messagesMode = () => s.searchMode === 'messages';
+    const search = el('input', { type: 'search', id: 'search', class: 'search', placeholder: messagesMode() ? t('search_msgs') : t('search'), value: s.search });
+    const mode = el('select', { id: 'search-mode', class: 'search-mode', 'aria-label': t('search') },
+      el('option', { value: 'dialogs', text: t('search_dialogs'), selected: !messagesMode() }),
+      el('option', { value: 'messages', text: t('search_messages'), selected: messagesMode() }));
+    const tagFilter = el('input', { type: 'search', id: 'tag-filter', class: 'tag-filter', placeholder: t('tag_filter'), value: s.tag, hidden: messagesMode() });
+    const reload = () => (messagesMode() ? searchMessages() : loadDialogs('reset'));
     let timer = null;
     search.addEventListener('input', () => {
       clearTimeout(timer);
-      timer = setTimeout(() => { s.search = search.value.trim(); loadDialogs('reset'); }, 300);
+      timer = setTimeout(() => { s.search = search.value.trim(); reload(); }, 300);
+    });
+    let tagTimer = null;
+    tagFilter.addEventListener('input', () => {
+      clearTimeout(tagTimer);
+      tagTimer = setTimeout(() => { s.tag = tagFilter.value.trim().toLowerCase(); loadDialogs('reset'); }, 300);
+    });
+    mode.addEventListener('change', () => {
+      s.searchMode = mode.value;
+      search.placeholder = messagesMode() ? t('search_msgs') : t('search');
+      tagFilter.hidden = messagesMode();
+      reload();
     });
     listBox = el('ul', { id: 'dialogs', class: 'dialog-list' });
     moreBtn = el('button', { type: 'button', id: 'more', class: 'btn more', text: t('more'), hidden: true, onclick: () => loadDialogs('more') });
-    const listPane = el('section', { class: 'list-pane', id: 'list-pane' }, tabs, search, listBox, moreBtn);
+    const listPane = el('section', { class: 'list-pane', id: 'list-pane' }, tabs,
+      el('div', { class: 'search-row' }, search, mode), el('div', { class: 'search-row' }, tagFilter), listBox, moreBtn);
     dialogPane = el('section', { class: 'dialog-pane', id: 'dialog-pane' });
     main.replaceChildren(el('div', { class: 'panes' + (s.openId ? ' dialog-open' : ''), id: 'panes' }, listPane, dialogPane));
-    loadDialogs('reset');
+    reload();
     if (s.openId) openDialog(s.openId, true); else renderEmptyDialog();
   }
 
@@ -203,8 +251,9 @@
     // Only a newer reset (another tab or search) makes an answer stale; pages and refreshes merge.
     const seq = mode === 'reset' ? ++listSeq : listSeq;
     try {
-      const r = await api('dialogs', { view: s.view, search: s.search, cursor: mode === 'more' ? s.nextCursor : '' });
+      const r = await api('dialogs', { view: s.view, search: s.search, tag: s.tag, cursor: mode === 'more' ? s.nextCursor : '' });
       if (seq !== listSeq) return;
+      if (s.searchMode === 'messages') return;
       const page = r.dialogs || [];
       if (mode === 'more') {
         const shown = new Set(s.dialogs.map((d) => d.id));
@@ -223,6 +272,42 @@
     } catch (e) {
       if (listBox) listBox.replaceChildren(el('li', { class: 'empty error', text: C.describeError(e) }));
     }
+  }
+
+  /** Messages search: hits (newest first) in place of the dialog list; a click opens the dialog. */
+  async function searchMessages() {
+    const seq = ++listSeq;
+    if (!listBox) return;
+    moreBtn.hidden = true;
+    if (s.search.length < 2) {
+      listBox.replaceChildren(el('li', { class: 'empty', text: t('search_hint') }));
+      return;
+    }
+    try {
+      const r = await api('message_search', { q: s.search });
+      if (seq !== listSeq) return;
+      s.hits = r.messages || [];
+      listBox.replaceChildren();
+      if (!s.hits.length) listBox.append(el('li', { class: 'empty', text: t('nothing_found') }));
+      for (const m of s.hits) {
+        const author = m.author || {};
+        const who = m.direction === 'out' ? (author.type === 'operator' ? author.name || operatorName(author.id) : t('auto')) : t('visitor');
+        const item = el('li', { class: 'search-hit' + (m.dialog_id === s.openId ? ' active' : ''), 'data-dialog': m.dialog_id, 'data-message': m.id, tabindex: 0, role: 'button' },
+          el('div', { class: 'di-top' }, el('span', { class: 'di-name', text: who + ' · #' + m.dialog_id }),
+            el('span', { class: 'di-time', text: C.formatTime(m.created_at, true) })),
+          el('div', { class: 'hit-text', text: m.text || '' }));
+        item.addEventListener('click', () => openDialog(m.dialog_id));
+        item.addEventListener('keydown', (ev) => { if (ev.key === 'Enter') openDialog(m.dialog_id); });
+        listBox.append(item);
+      }
+    } catch (e) {
+      if (seq === listSeq) listBox.replaceChildren(el('li', { class: 'empty error', text: C.describeError(e) }));
+    }
+  }
+
+  function ratingMark(d, id) {
+    if (!d || !d.rating) return null;
+    return el('span', { class: 'rating', id, title: t('rating_title', { n: d.rating }), text: '★ ' + d.rating });
   }
 
   function avatar(visitor, size) {
@@ -244,6 +329,7 @@
   function renderDialogs() {
     primeUnreadOnce();
     if (!listBox) return;
+    if (s.searchMode === 'messages') { updateTitle(); return; }
     listBox.replaceChildren();
     if (!s.dialogs.length) listBox.append(el('li', { class: 'empty', text: t('empty_list') }));
     for (const d of s.dialogs) {
@@ -255,7 +341,7 @@
       avatar(d.visitor),
       el('div', { class: 'di-main' },
         el('div', { class: 'di-top' }, channelIcon(d.channel), el('span', { class: 'di-name', text: visitorName(d.visitor) }),
-          el('span', { class: 'di-time', text: C.formatTime(last.at || d.updated_at) })),
+          ratingMark(d), el('span', { class: 'di-time', text: C.formatTime(last.at || d.updated_at) })),
         el('div', { class: 'di-bottom' },
           el('span', { class: 'di-preview', text: (last.direction === 'out' ? '→ ' : '') + (last.text || '') }),
           d.assigned_operator_id === null && d.status === 'open' ? el('span', { class: 'tag queue-tag', text: t('in_queue') }) : null,
@@ -309,6 +395,7 @@
       s.dialog = r.dialog;
       s.capabilities = r.capabilities;
       s.events = r.events || [];
+      s.tags = r.tags || [];
       mergeMessages(r.messages || []);
       if ((r.messages || []).length < 50) s.olderDone = true;
       renderDialog(!keepScroll);
@@ -329,6 +416,7 @@
       s.dialog = r.dialog;
       s.capabilities = r.capabilities;
       s.events = r.events || [];
+      s.tags = r.tags || [];
       mergeMessages(r.messages || []);
       renderDialog(atBottom);
       if (r.dialog.unread > 0 && document.visibilityState === 'visible') markRead(s.openId);
@@ -388,6 +476,8 @@
   function renderDialog(scrollDown) {
     const d = s.dialog;
     if (!d || !dialogPane) return;
+    // The new-tag field moves into the new head: note the focus before the move drops it.
+    const tagFocused = Boolean(s.tagField) && document.activeElement === s.tagField.input;
     const v = d.visitor || {};
     const actions = el('div', { class: 'actions', id: 'dialog-actions' });
     const member = isMember(d);
@@ -415,7 +505,9 @@
         el('div', { class: 'dh-name', id: 'dialog-name', text: visitorName(v) }),
         el('div', { class: 'dh-sub' }, channelIcon(d.channel), ' ', (d.channel && d.channel.name) || '', ' · ',
           el('span', { class: 'status-' + d.status, id: 'dialog-status', text: d.status === 'open' ? t('status_open') : t('status_closed') }),
-          ' · ', d.assigned_operator_id === null ? t('in_queue') : t('assigned_to', { name: operatorName(d.assigned_operator_id) }))),
+          ' · ', d.assigned_operator_id === null ? t('in_queue') : t('assigned_to', { name: operatorName(d.assigned_operator_id) }),
+          d.rating ? ' · ' : null, ratingMark(d, 'dialog-rating')),
+        renderTags(d)),
       actions);
 
     // The pane's parts stay while the same dialog is shown: news re-render the head, the rule and
@@ -428,6 +520,7 @@
     }
     parts.head.replaceWith(head);
     parts.head = head;
+    if (tagFocused && head.contains(s.tagField.input)) s.tagField.input.focus();
     const rule = replyRule(d) || el('div', { hidden: true });
     parts.rule.replaceWith(rule);
     parts.rule = rule;
@@ -445,6 +538,44 @@
     // Images load later: keep the newest message in view when they do.
     if (scrollDown) {
       for (const img of thread.querySelectorAll('img')) img.addEventListener('load', () => { thread.scrollTop = thread.scrollHeight; }, { once: true });
+    }
+  }
+
+  function renderTags(d) {
+    const box = el('div', { class: 'dh-tags', id: 'dialog-tags', 'aria-label': t('tags') });
+    for (const tag of s.tags) {
+      box.append(el('span', { class: 'chip', 'data-tag': tag }, tag,
+        el('button', { type: 'button', class: 'chip-x', 'data-action': 'untag', 'aria-label': t('remove_tag', { tag }), text: '×',
+          onclick: () => changeTag('untag', tag) })));
+    }
+    box.append(tagInput(d));
+    return box;
+  }
+
+  /** The new-tag field stays the same element while the dialog is shown: news redraw the head around it. */
+  function tagInput(d) {
+    if (s.tagField && s.tagField.dialogId === d.id) return s.tagField.input;
+    const input = el('input', { type: 'text', id: 'tag-add', class: 'tag-add', maxlength: 64, placeholder: t('add_tag'), 'aria-label': t('add_tag') });
+    input.addEventListener('keydown', (ev) => {
+      if (ev.key === 'Enter' && !ev.isComposing) {
+        ev.preventDefault();
+        const tag = input.value.trim();
+        if (tag) changeTag('tag', tag);
+      }
+    });
+    s.tagField = { dialogId: d.id, input };
+    return input;
+  }
+
+  async function changeTag(action, tag) {
+    try {
+      const r = await api(action, {}, { dialog_id: s.openId, tag });
+      s.tags = r.tags || [];
+      if (action === 'tag' && s.tagField) s.tagField.input.value = '';
+      renderDialog(false);
+      if (s.tag) loadDialogs('refresh');
+    } catch (e) {
+      C.toast(C.describeError(e), true);
     }
   }
 
@@ -524,7 +655,17 @@
     return word === key ? String(code || '') : word;
   }
 
+  function renderNote(e) {
+    const d = e.data || {};
+    return el('div', { class: 'internal-note', 'data-event-id': e.id },
+      el('div', { class: 'in-head' }, el('strong', { text: t('note_label') }), ' · ',
+        el('span', { class: 'in-author', text: d.author_name || operatorName(e.operator_id) }),
+        el('span', { class: 'ev-time', text: ' · ' + C.formatTime(e.at) })),
+      el('div', { class: 'in-text', text: d.text || '' }));
+  }
+
   function renderEvent(e) {
+    if (e.kind === 'note') return renderNote(e);
     const d = e.data || {};
     let text;
     switch (e.kind) {
@@ -542,6 +683,7 @@
       case 'crm_unlinked': text = t('ev_crm_unlinked'); break;
       case 'message_deleted': text = t('ev_deleted'); break;
       case 'message_edited': text = t('ev_edited'); break;
+      case 'rated': text = t('ev_rated', { n: d.rating }); break;
       default: text = t('ev_other', { kind: e.kind });
     }
     const box = el('div', { class: 'event ev-' + String(e.kind).replace(/[^a-z_]/g, ''), 'data-event-id': e.id },
@@ -559,15 +701,48 @@
     file.addEventListener('change', () => { picked.textContent = file.files.length ? t('files_selected', { n: file.files.length }) : ''; });
     const attach = el('button', { type: 'button', class: 'btn', id: 'composer-attach', text: t('attach'), title: t('attach'), onclick: () => file.click() });
     const send = el('button', { type: 'submit', class: 'btn primary', id: 'composer-send', text: t('send') });
-    const form = el('form', { class: 'composer', id: 'composer' }, attach, file, text, picked, send);
+    // Note mode: the text goes to the dialog's history for colleagues (notes.add), never to the visitor.
+    const noteBox = el('input', { type: 'checkbox', id: 'composer-note' });
+    const noteToggle = el('label', { class: 'note-toggle', title: t('note_placeholder') }, noteBox, ' ', t('note_mode'));
+    const menu = el('ul', { class: 'reply-menu', id: 'reply-menu', role: 'listbox', hidden: true });
+    const form = el('form', { class: 'composer', id: 'composer' }, menu, attach, file, noteToggle, text, picked, send);
+    const setMode = () => {
+      const note = noteBox.checked;
+      form.classList.toggle('note-mode', note);
+      text.placeholder = note ? t('note_placeholder') : t('composer');
+      send.textContent = note ? t('add_note') : t('send');
+      attach.disabled = note;
+    };
+    noteBox.addEventListener('change', () => { setMode(); text.focus(); });
     const draftKey = 'crmchats_draft_' + d.id;
     text.value = sessionStorage.getItem(draftKey) || '';
-    text.addEventListener('input', () => sessionStorage.setItem(draftKey, text.value));
+    const slash = replyMenu(d, text, menu, () => sessionStorage.setItem(draftKey, text.value));
+    text.addEventListener('input', () => { sessionStorage.setItem(draftKey, text.value); slash.update(); });
     text.addEventListener('keydown', (ev) => {
+      if (slash.key(ev)) return;
       if (ev.key === 'Enter' && !ev.shiftKey && !ev.isComposing) { ev.preventDefault(); form.requestSubmit(); }
     });
+    text.addEventListener('blur', () => setTimeout(slash.hide, 200));
     form.addEventListener('submit', async (ev) => {
       ev.preventDefault();
+      if (noteBox.checked) {
+        if (send.disabled || !text.value.trim()) return;
+        send.disabled = true;
+        try {
+          await api('note', {}, { dialog_id: d.id, text: text.value });
+          sessionStorage.removeItem(draftKey);
+          text.value = '';
+          await refreshOpenDialog();
+          const box = document.getElementById('thread');
+          if (box) box.scrollTop = box.scrollHeight;
+        } catch (e) {
+          C.toast(C.describeError(e), true);
+        } finally {
+          send.disabled = false;
+          text.focus();
+        }
+        return;
+      }
       const files = Array.from(file.files || []);
       if (send.disabled || (!text.value.trim() && !files.length)) return;
       send.disabled = true;
@@ -588,11 +763,96 @@
         C.toast(C.describeError(e), true);
       } finally {
         send.disabled = false;
-        send.textContent = t('send');
+        setMode();
         text.focus();
       }
     });
     return form;
+  }
+
+  // ---- canned replies: `/code` in the composer ---------------------------------------------------
+
+  let repliesCache = null;
+  async function loadReplies(force) {
+    if (!repliesCache || force) {
+      repliesCache = api('replies').then((r) => r.replies || []).catch(() => { repliesCache = null; return []; });
+    }
+    return repliesCache;
+  }
+
+  /**
+   * The `/` menu: a word starting with `/` right before the caret lists the canned replies whose code
+   * (or title) starts with what follows; picking one puts replies.render's text in place of `/code`.
+   */
+  function replyMenu(d, text, menu, changed) {
+    let items = [];
+    let active = 0;
+    let token = null; // {start, end} of `/code` in the textarea
+    let seq = 0;
+    const hide = () => { menu.hidden = true; items = []; token = null; };
+    const draw = () => {
+      menu.replaceChildren();
+      if (!items.length) {
+        menu.append(el('li', { class: 'reply-empty', text: t('replies_none') }));
+        return;
+      }
+      items.forEach((r, i) => {
+        const li = el('li', { class: 'reply-item' + (i === active ? ' active' : ''), role: 'option', 'data-code': r.code, 'data-reply': r.id },
+          el('span', { class: 'ri-code', text: '/' + r.code }), ' ', el('span', { class: 'ri-title', text: r.title || '' }),
+          el('div', { class: 'ri-text', text: r.text || '' }));
+        li.addEventListener('mousedown', (ev) => { ev.preventDefault(); pick(r); });
+        menu.append(li);
+      });
+    };
+    const update = async () => {
+      const before = text.value.slice(0, text.selectionStart);
+      const m = /(^|\s)\/([^\s\/]*)$/u.exec(before);
+      if (!m) { hide(); return; }
+      const my = ++seq;
+      const all = await loadReplies();
+      if (my !== seq) return;
+      const q = m[2].toLowerCase();
+      token = { start: before.length - m[2].length - 1, end: before.length };
+      items = all.filter((r) => String(r.code).toLowerCase().startsWith(q) || String(r.title || '').toLowerCase().startsWith(q)).slice(0, 8);
+      active = 0;
+      menu.hidden = false;
+      draw();
+    };
+    const pick = async (r) => {
+      const at = token;
+      hide();
+      if (!at) return;
+      try {
+        const rendered = await api('reply_render', {}, { reply_id: r.id, dialog_id: d.id });
+        const value = text.value;
+        text.value = value.slice(0, at.start) + rendered.text + value.slice(at.end);
+        const caret = at.start + rendered.text.length;
+        text.setSelectionRange(caret, caret);
+        changed();
+        text.focus();
+      } catch (e) {
+        C.toast(C.describeError(e), true);
+      }
+    };
+    /** Handles the menu's keys; true when the key was the menu's. */
+    const key = (ev) => {
+      if (menu.hidden) return false;
+      if (ev.key === 'Escape') { ev.preventDefault(); hide(); return true; }
+      if (!items.length) return false;
+      if (ev.key === 'ArrowDown' || ev.key === 'ArrowUp') {
+        ev.preventDefault();
+        active = (active + (ev.key === 'ArrowDown' ? 1 : items.length - 1)) % items.length;
+        draw();
+        return true;
+      }
+      if ((ev.key === 'Enter' || ev.key === 'Tab') && !ev.isComposing) {
+        ev.preventDefault();
+        pick(items[active]);
+        return true;
+      }
+      return false;
+    };
+    return { update, key, hide };
   }
 
   async function deleteMessage(id) {

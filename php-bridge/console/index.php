@@ -39,6 +39,8 @@ crmchats_page_headers();
 </div>
 <script src="<?= $crmchatsAsset('common.js') ?>"></script>
 <script src="<?= $crmchatsAsset('settings.js') ?>"></script>
+<script src="<?= $crmchatsAsset('vendor/chart.umd.min.js') ?>"></script>
+<script src="<?= $crmchatsAsset('reports.js') ?>"></script>
 <script src="<?= $crmchatsAsset('console.js') ?>"></script>
 </body>
 </html>

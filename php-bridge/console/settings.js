@@ -30,6 +30,12 @@ window.CrmchatsSettings = (() => {
     webhook_url: 'Адрес вебхука (вставьте в настройки приложения)', copy: 'Копировать', copied: 'Скопировано',
     embed: 'Код для сайта (вставьте перед </body>)', token: 'Токен', none_yet: 'Каналов пока нет', never: '—',
     channel_form_new: 'Новый канал', channel_form_edit: 'Канал «{name}»', qr: 'Отсканируйте QR-код в WhatsApp на телефоне',
+    s_replies: 'Шаблоны ответов', r_code: 'Код (после /)', r_title: 'Название', r_text: 'Текст',
+    r_shared: 'Общий (для всех операторов)', r_mine: 'личный', r_shared_tag: 'общий', r_add: 'Добавить шаблон',
+    r_vars: 'Переменные: {visitor_name}, {operator_name}, {company}', r_none: 'Шаблонов пока нет',
+    confirm_reply_delete: 'Удалить шаблон /{code}?',
+    rating: 'Оценка диалога', rating_enabled: 'Просить посетителя оценить диалог (1–5) после закрытия',
+    rating_text: 'Текст вопроса', rating_window: 'Ждать оценку, мин',
     health_ok: 'Вебхук на месте', health_bad: 'Проблема: {error}', reregistered: 'вебхук зарегистрирован заново',
   });
   C.addWords('en', {
@@ -53,6 +59,12 @@ window.CrmchatsSettings = (() => {
     webhook_url: 'Webhook URL (paste it into the app settings)', copy: 'Copy', copied: 'Copied',
     embed: 'Snippet for the website (paste before </body>)', token: 'Token', none_yet: 'No channels yet', never: '—',
     channel_form_new: 'New channel', channel_form_edit: 'Channel "{name}"', qr: 'Scan the QR code with WhatsApp on the phone',
+    s_replies: 'Canned replies', r_code: 'Code (after /)', r_title: 'Title', r_text: 'Text',
+    r_shared: 'Shared (for every operator)', r_mine: 'personal', r_shared_tag: 'shared', r_add: 'Add a reply',
+    r_vars: 'Variables: {visitor_name}, {operator_name}, {company}', r_none: 'No canned replies yet',
+    confirm_reply_delete: 'Delete the reply /{code}?',
+    rating: 'Dialog rating', rating_enabled: 'Ask the visitor to rate the dialog (1-5) once it is closed',
+    rating_text: 'Question text', rating_window: 'Wait for the rating, minutes',
     health_ok: 'Webhook in place', health_bad: 'Problem: {error}', reregistered: 'webhook registered again',
   });
 
@@ -65,10 +77,18 @@ window.CrmchatsSettings = (() => {
     ctx = context;
     root = el('div', { class: 'settings-inner' });
     main.replaceChildren(el('div', { class: 'settings', id: 'settings' }, root));
+    const replies = el('section', { class: 'card', id: 'settings-replies' }, el('h2', { text: t('s_replies') }));
+    // An operator who is not an admin manages only their own canned replies here.
+    if (!ctx.me.is_admin) {
+      root.append(replies);
+      renderReplies(replies);
+      return;
+    }
     const general = el('section', { class: 'card', id: 'settings-general' }, el('h2', { text: t('s_general') }));
     const operators = el('section', { class: 'card', id: 'settings-operators' }, el('h2', { text: t('s_operators') }));
     const channels = el('section', { class: 'card', id: 'settings-channels' }, el('h2', { text: t('s_channels') }));
-    root.append(channels, operators, general);
+    root.append(channels, operators, general, replies);
+    renderReplies(replies);
     renderChannels(channels);
     renderOperators(operators);
     renderGeneral(general);
@@ -155,6 +175,12 @@ window.CrmchatsSettings = (() => {
     const devId = el('input', { type: 'text', id: 'set-dev-id', value: comet.dev_id || '', autocomplete: 'off' });
     const devKey = el('input', { type: 'password', id: 'set-dev-key', value: comet.dev_key || '', autocomplete: 'new-password' });
 
+    const rating = st.rating || { enabled: false, text: '', window_minutes: 60 };
+    const ratingEnabled = el('input', { type: 'checkbox', checked: rating.enabled, id: 'set-rating-enabled' });
+    const ratingText = el('textarea', { rows: 2, maxlength: 1000, id: 'set-rating-text' });
+    ratingText.value = rating.text || '';
+    const ratingWindow = el('input', { type: 'number', min: 1, max: 10080, id: 'set-rating-window', value: rating.window_minutes || 60 });
+
     const form = el('form', { class: 'form', id: 'general-form' },
       el('div', { class: 'grid2' },
         el('label', {}, t('auto_add'), select('auto_add_visitors', st.auto_add_visitors, [['off', t('aa_off')], ['client', t('aa_client')], ['contact', t('aa_contact')]])),
@@ -168,6 +194,9 @@ window.CrmchatsSettings = (() => {
       toggle('auto_replies', 'out_of_hours', t('ar_out_of_hours')),
       toggle('notices', 'operator_assigned', t('n_operator_assigned')),
       toggle('notices', 'colleague_joined', t('n_colleague_joined')),
+      el('h3', { text: t('rating') }),
+      el('label', { class: 'check' }, ratingEnabled, t('rating_enabled')),
+      el('div', { class: 'grid2' }, el('label', {}, t('rating_text'), ratingText), el('label', {}, t('rating_window'), ratingWindow)),
       el('h3', { text: t('working_hours') }),
       el('label', { class: 'check' }, whEnabled, t('wh_enabled')),
       el('label', {}, t('timezone', { tz: data.crm_timezone || '—' }), tz),
@@ -186,6 +215,7 @@ window.CrmchatsSettings = (() => {
         auto_replies: {}, notices: {},
         working_hours: { enabled: whEnabled.checked, timezone: tz.value.trim() || null, week: {} },
         comet: { dev_id: devId.value.trim() || null, dev_key: devKey.value || null },
+        rating: { enabled: ratingEnabled.checked, text: ratingText.value, window_minutes: Number(ratingWindow.value || 60) },
       };
       for (const tg of Object.values(toggles)) out[tg.group][tg.key] = { enabled: tg.box.checked, text: tg.text.value };
       for (const d of days) {
@@ -200,6 +230,78 @@ window.CrmchatsSettings = (() => {
       }
     });
     card.append(form);
+  }
+
+  // ---- canned replies ----------------------------------------------------------------------------
+
+  async function renderReplies(card) {
+    const body = el('div', { class: 'table-wrap' });
+    const add = el('button', { type: 'button', class: 'btn small', id: 'reply-add', text: t('r_add'), onclick: () => openReplyForm(card, null) });
+    card.replaceChildren(el('h2', { text: t('s_replies') }), body, el('div', { class: 'form-actions' }, add));
+    let list;
+    try {
+      list = (await api('replies')).replies || [];
+    } catch (e) {
+      body.append(el('p', { class: 'error', text: C.describeError(e) }));
+      return;
+    }
+    if (!list.length) {
+      body.append(el('p', { class: 'muted', text: t('r_none') }));
+      return;
+    }
+    const tbody = el('tbody');
+    for (const r of list) {
+      const mayEdit = r.shared ? ctx.me.is_admin : r.owner_id === ctx.me.id;
+      tbody.append(el('tr', { 'data-reply': r.id },
+        el('td', {}, el('strong', { text: '/' + r.code })),
+        el('td', { text: r.title || '' }),
+        el('td', { class: 'reply-text', text: r.text || '' }),
+        el('td', {}, el('span', { class: 'tag', text: r.shared ? t('r_shared_tag') : t('r_mine') })),
+        el('td', { class: 'row-actions' }, mayEdit ? [
+          el('button', { type: 'button', class: 'btn small', 'data-action': 'reply-edit', text: t('edit'), onclick: () => openReplyForm(card, r) }),
+          el('button', { type: 'button', class: 'btn small danger', 'data-action': 'reply-delete', text: t('delete'), onclick: async () => {
+            if (!window.confirm(t('confirm_reply_delete', { code: r.code }))) return;
+            try {
+              await api('reply_delete', {}, { reply_id: r.id });
+              renderReplies(card);
+            } catch (e) {
+              C.toast(C.describeError(e), true);
+            }
+          } })] : null)));
+    }
+    body.append(el('table', { class: 'table', id: 'replies-table' },
+      el('thead', {}, el('tr', {}, [t('r_code'), t('r_title'), t('r_text'), '', ''].map((h) => el('th', { text: h })))), tbody));
+  }
+
+  function openReplyForm(card, reply) {
+    C.modal(reply ? '/' + reply.code : t('r_add'), (body, close) => {
+      const code = el('input', { type: 'text', id: 'reply-code', maxlength: 64, required: true, value: reply ? reply.code : '' });
+      const title = el('input', { type: 'text', id: 'reply-title', maxlength: 200, value: reply ? reply.title || '' : '' });
+      const text = el('textarea', { id: 'reply-text', rows: 5, maxlength: 5000, required: true });
+      text.value = reply ? reply.text || '' : '';
+      const shared = el('input', { type: 'checkbox', id: 'reply-shared', checked: reply ? reply.shared : false, disabled: Boolean(reply) });
+      const form = el('form', { class: 'form' },
+        el('label', {}, t('r_code'), code), el('label', {}, t('r_title'), title), el('label', {}, t('r_text'), text),
+        el('p', { class: 'help', text: t('r_vars') }),
+        ctx.me.is_admin ? el('label', { class: 'check' }, shared, t('r_shared')) : null,
+        el('div', { class: 'form-actions' },
+          el('button', { type: 'button', class: 'btn', text: t('cancel'), onclick: close }),
+          el('button', { type: 'submit', class: 'btn primary', id: 'reply-save', text: t('save') })));
+      form.addEventListener('submit', async (ev) => {
+        ev.preventDefault();
+        const request = { code: code.value.trim(), title: title.value.trim(), text: text.value };
+        try {
+          if (reply) await api('reply_update', {}, Object.assign({ reply_id: reply.id }, request));
+          else await api('reply_create', {}, Object.assign({ shared: ctx.me.is_admin && shared.checked }, request));
+          close();
+          C.toast(t('saved'));
+          renderReplies(card);
+        } catch (e) {
+          C.toast(C.describeError(e), true);
+        }
+      });
+      body.append(form);
+    });
   }
 
   // ---- operators ---------------------------------------------------------------------------------

@@ -5,7 +5,8 @@
 //
 // One story, step by step (node:test runs a file's tests in order): an admin adds the operators and a
 // widget channel; a visitor writes in the widget and the console shows it without a reload; answers,
-// images both ways, the XSS text, a transfer the second operator sees, close, phone screenshots.
+// images both ways, the XSS text, a transfer the second operator sees, close, phone screenshots; the
+// team tools: a canned reply by `/`, a note the visitor never gets, tags, messages search, reports.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
@@ -152,6 +153,46 @@ step('the operator answers and the widget shows the answer with the operator nam
   // Survives a reload: the token in localStorage brings the conversation back.
   await pages.site.reload();
   await pages.site.waitForSelector('.cw-them >> text=Добрый день! Счёт готов.');
+});
+
+step('a canned reply: saved in Settings, offered by / in the composer, inserted rendered', async () => {
+  const admin = pages.admin;
+  await admin.click('#nav-settings');
+  await admin.click('#reply-add');
+  await admin.fill('#reply-code', 'privet');
+  await admin.fill('#reply-title', 'Приветствие');
+  await admin.fill('#reply-text', 'Здравствуйте, {visitor_name}! Вас консультирует {operator_name}.');
+  await admin.check('#reply-shared');
+  await admin.click('#reply-save');
+  await admin.waitForSelector('#replies-table >> text=/privet');
+  await admin.click('#nav-console');
+  await admin.waitForSelector('#composer-text');
+  await admin.fill('#composer-text', '');
+  await admin.type('#composer-text', '/pri');
+  const item = admin.locator('#reply-menu .reply-item[data-code="privet"]');
+  await item.waitFor();
+  await admin.keyboard.press('Enter');
+  await admin.waitForFunction(() => document.querySelector('#composer-text').value === 'Здравствуйте, Мария Покупатель! Вас консультирует Анна Админова.');
+  assert.equal(await admin.locator('#reply-menu').isVisible(), false);
+  await admin.click('#composer-send');
+  await pages.site.locator('.cw-them', { hasText: 'Вас консультирует Анна Админова' }).waitFor({ timeout: 5000 });
+});
+
+step('a note is shown in the history for operators and never reaches the visitor', async () => {
+  const admin = pages.admin;
+  await admin.check('#composer-note');
+  await admin.fill('#composer-text', 'Внутренняя заметка: клиент VIP');
+  await admin.click('#composer-send');
+  const note = admin.locator('.internal-note', { hasText: 'Внутренняя заметка: клиент VIP' });
+  await note.waitFor();
+  assert.match(await note.locator('.in-head').textContent(), /Заметка · Анна Админова/);
+  assert.equal(await admin.locator('.msg .msg-text', { hasText: 'Внутренняя заметка' }).count(), 0, 'a note is not a message');
+  await admin.uncheck('#composer-note');
+  // A message sent after the note arrives; the note before it never does.
+  await admin.fill('#composer-text', 'Сообщение после заметки');
+  await admin.click('#composer-send');
+  await pages.site.locator('.cw-them', { hasText: 'Сообщение после заметки' }).waitFor({ timeout: 5000 });
+  assert.equal(await pages.site.locator('text=Внутренняя заметка').count(), 0, 'the widget never shows the note');
 });
 
 step('an image goes both ways', async () => {
@@ -469,6 +510,110 @@ step('with nobody online a new dialog waits in the queue, and an operator takes 
   await admin.waitForSelector('.event.ev-assigned');
   await admin.selectOption('#presence', 'online');
   await manager.selectOption('#presence', 'online');
+});
+
+step('tags, the tag filter and the messages search', async () => {
+  const admin = pages.admin;
+  // The dialog taken from the queue is open.
+  await admin.waitForSelector('#dialog-name >> text=Ночной гость');
+  await admin.fill('#tag-add', 'VIP');
+  await admin.press('#tag-add', 'Enter');
+  await admin.waitForSelector('#dialog-tags .chip[data-tag="vip"]');
+  await admin.click('#tab-all');
+  await admin.fill('#tag-filter', 'vip');
+  await admin.waitForFunction(() => {
+    const items = document.querySelectorAll('.dialog-item');
+    return items.length === 1 && items[0].textContent.includes('Ночной гость');
+  });
+  await admin.fill('#tag-filter', '');
+  await admin.click('#dialog-tags .chip[data-tag="vip"] [data-action=untag]');
+  await admin.waitForSelector('#dialog-tags .chip', { state: 'detached' });
+  await admin.selectOption('#search-mode', 'messages');
+  await admin.fill('#search', 'консультирует');
+  const hit = admin.locator('.search-hit', { hasText: 'Вас консультирует' });
+  await hit.waitFor();
+  await hit.click();
+  await admin.waitForSelector('#dialog-name >> text=Мария Покупатель');
+  await admin.fill('#search', '');
+  await admin.selectOption('#search-mode', 'dialogs');
+  await admin.waitForSelector('.dialog-item');
+});
+
+step('the reports page draws its charts and exports CSV', async () => {
+  const admin = pages.admin;
+  await admin.click('#nav-reports');
+  await admin.waitForSelector('#report-totals #stat-new');
+  assert.ok(Number(await admin.locator('#stat-new .stat-value').textContent()) >= 3, 'the dialogs of this story are counted');
+  await admin.waitForFunction(() => window.Chart && ['chart-dialogs', 'chart-messages', 'chart-ratings'].every((id) => window.Chart.getChart(id)));
+  await admin.evaluate(() => { const t = document.getElementById('toasts'); if (t) t.remove(); });
+  await admin.screenshot({ path: `${OUT}/reports.png`, fullPage: true });
+  const [download] = await Promise.all([admin.waitForEvent('download'), admin.click('#report-csv')]);
+  const csv = await (await import('node:fs/promises')).readFile(await download.path(), 'utf8');
+  assert.match(csv, /^\ufeffstart,new_dialogs,messages_in,messages_out/);
+  assert.ok(csv.trim().split('\r\n').length >= 30, 'a row per day of the 30 days shown');
+  await admin.click('#nav-console');
+  await admin.waitForSelector('.dialog-item');
+  assert.deepEqual(problems, []);
+});
+
+step('with the rating on, a closed dialog asks the visitor, whose 5 shows as ★ 5', async () => {
+  const admin = pages.admin;
+  await admin.click('#nav-settings');
+  await admin.waitForSelector('#general-form');
+  await admin.check('#set-rating-enabled');
+  await admin.fill('#set-rating-text', 'Оцените разговор от 1 до 5');
+  await admin.fill('#set-rating-window', '30');
+  await admin.click('#general-save');
+  await admin.waitForSelector('.toast:not(.toast-error) >> text=Сохранено');
+  await admin.reload();
+  await admin.waitForSelector('#general-form');
+  assert.equal(await admin.isChecked('#set-rating-enabled'), true);
+  assert.equal(await admin.inputValue('#set-rating-window'), '30');
+
+  await admin.click('#nav-console');
+  await admin.click('#tab-all');
+  await admin.fill('#search', 'Покупатель');
+  await admin.locator('.dialog-item', { hasText: 'Мария Покупатель' }).click();
+  await admin.waitForSelector('#dialog-name >> text=Мария Покупатель');
+  await admin.click('[data-action=close]');
+  await admin.waitForSelector('#dialog-status.status-closed');
+  const site = pages.site;
+  await site.locator('text=Оцените разговор от 1 до 5').waitFor({ timeout: 5000 });
+  await site.fill('.cw-text', '5');
+  await site.click('.cw-send');
+  await admin.waitForSelector('#dialog-rating >> text=★ 5', { timeout: 5000 });
+  await admin.waitForSelector('#dialog-status.status-closed');
+  await admin.waitForSelector('.dialog-item.active .rating >> text=★ 5');
+  await admin.waitForSelector('.event.ev-rated >> text=★ 5');
+  await admin.fill('#search', '');
+  assert.deepEqual(problems, []);
+});
+
+step('an operator who is not an admin keeps personal canned replies and sees only their own report', async () => {
+  const manager = pages.manager;
+  assert.equal(await manager.locator('#nav-reports').count(), 0, 'Reports is for admins');
+  await manager.click('#nav-settings');
+  await manager.waitForSelector('#replies-table tr >> text=/privet');
+  assert.equal(await manager.locator('#settings-general').count(), 0, 'only the canned replies');
+  const shared = manager.locator('#replies-table tr', { hasText: '/privet' });
+  assert.equal(await shared.locator('[data-action=reply-edit]').count(), 0, 'a shared reply is the admins\'');
+  await manager.click('#reply-add');
+  assert.equal(await manager.locator('#reply-shared').count(), 0);
+  await manager.fill('#reply-code', 'poka');
+  await manager.fill('#reply-text', 'До свидания, {visitor_name}!');
+  await manager.click('#reply-save');
+  const own = manager.locator('#replies-table tr', { hasText: '/poka' });
+  await own.locator('[data-action=reply-edit]').waitFor();
+  const reports = await manager.evaluate(async (id) => {
+    const q = 'from=2026-01-01T00:00:00Z&to=2026-01-31T00:00:00Z';
+    const team = await fetch('../api.php?action=report&' + q);
+    const mine = await fetch('../api.php?action=report&' + q + '&for_operator_id=' + id);
+    return { team: team.status, mine: mine.status };
+  }, 2);
+  assert.deepEqual(reports, { team: 403, mine: 200 });
+  await manager.click('#nav-console');
+  await manager.waitForSelector('.tabs');
+  assert.deepEqual(problems, []);
 });
 
 step('phone-size screens: the console and the widget fit 360 px', async () => {
