@@ -296,8 +296,8 @@
           el('div', { class: 'di-top' }, el('span', { class: 'di-name', text: who + ' · #' + m.dialog_id }),
             el('span', { class: 'di-time', text: C.formatTime(m.created_at, true) })),
           el('div', { class: 'hit-text', text: m.text || '' }));
-        item.addEventListener('click', () => openDialog(m.dialog_id));
-        item.addEventListener('keydown', (ev) => { if (ev.key === 'Enter') openDialog(m.dialog_id); });
+        item.addEventListener('click', () => openMessage(m.dialog_id, m.id));
+        item.addEventListener('keydown', (ev) => { if (ev.key === 'Enter') openMessage(m.dialog_id, m.id); });
         listBox.append(item);
       }
     } catch (e) {
@@ -437,6 +437,23 @@
     const byId = new Map(s.messages.map((m) => [m.id, m]));
     for (const m of list) byId.set(m.id, m);
     s.messages = Array.from(byId.values()).sort((a, b) => a.id - b.id);
+  }
+
+  /** Opens a dialog at one of its messages (a search hit): older pages load until it is shown. */
+  async function openMessage(dialogId, messageId) {
+    await openDialog(dialogId);
+    for (let page = 0; page < 40; page++) {
+      if (s.openId !== dialogId) return;
+      const found = document.querySelector('#thread .msg[data-id="' + Number(messageId) + '"]');
+      if (found) {
+        found.classList.add('found');
+        found.scrollIntoView({ block: 'center' });
+        setTimeout(() => found.classList.remove('found'), 4000);
+        return;
+      }
+      if (s.olderDone || !s.messages.length || s.messages[0].id < messageId) return;
+      await loadOlder();
+    }
   }
 
   async function loadOlder() {

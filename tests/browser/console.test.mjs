@@ -534,6 +534,8 @@ step('tags, the tag filter and the messages search', async () => {
   await hit.waitFor();
   await hit.click();
   await admin.waitForSelector('#dialog-name >> text=Мария Покупатель');
+  // The hit's message is shown and marked in its dialog.
+  await admin.waitForSelector('#thread .msg.found >> text=Вас консультирует');
   await admin.fill('#search', '');
   await admin.selectOption('#search-mode', 'dialogs');
   await admin.waitForSelector('.dialog-item');
