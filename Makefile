@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 
-.PHONY: all setup build test lint headers demo bench load package clean
+.PHONY: all setup build test lint headers demo bench load fuzz package clean
 
 all: build
 
@@ -41,6 +41,10 @@ bench: setup build
 # A steady mix of every channel's webhooks plus an operator, through PHP FFI (scripts/load.sh).
 load: setup build
 	@scripts/load.sh
+
+# Coverage-guided fuzzing with AFL++ (cargo-afl, stable toolchain): FUZZ_EXECS per target.
+fuzz: setup
+	@scripts/fuzz.sh
 
 clean:
 	$(CARGO) clean
