@@ -8,7 +8,7 @@ use base64::Engine;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::{parse, Crmchats};
+use super::{of_message, parse, Crmchats};
 use crate::error::{Error, Result};
 use crate::model::{MessageId, OperatorId};
 use mysql::PooledConn;
@@ -274,25 +274,8 @@ impl Crmchats {
             return Err(hidden());
         }
         let a = db.attachment(p.attachment_id)?;
-        let path = a
-            .sha256
-            .as_deref()
-            .and_then(|s| self.rt.files.path_of(s))
-            .filter(|p| p.exists())
-            .ok_or_else(hidden)?;
-        Ok(
-            json!({"attachment": {"id": a.id, "name": a.name, "mime": a.mime, "size": a.size,
-            "path": path.to_string_lossy()}}),
-        )
+        self.stored_file_json(&a).ok_or_else(hidden)
     }
-}
-
-fn of_message(attachments: &[AttachmentRow], m: &MessageRow) -> Vec<AttachmentRow> {
-    attachments
-        .iter()
-        .filter(|a| a.message_id == Some(m.id))
-        .cloned()
-        .collect()
 }
 
 /// A message as the visitor sees it: no internal ids, errors or delivery details.

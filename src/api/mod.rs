@@ -366,21 +366,16 @@ impl Crmchats {
                         Err(e) => log::warn!("attachment {}: download retry failed: {e}", a.id),
                     }
                 }
-                let path = a.sha256.as_deref().and_then(|s| self.rt.files.path_of(s));
-                let Some(path) = path.filter(|p| p.exists()) else {
-                    return Err(Error::NotFound(format!(
+                self.stored_file_json(&a).ok_or_else(|| {
+                    Error::NotFound(format!(
                         "attachment {} has no stored file{}",
                         a.id,
                         a.error_message
                             .as_deref()
                             .map(|m| format!(": {m}"))
                             .unwrap_or_default()
-                    )));
-                };
-                Ok(
-                    json!({"attachment": {"id": a.id, "name": a.name, "mime": a.mime, "size": a.size,
-                    "path": path.to_string_lossy()}}),
-                )
+                    ))
+                })
             }
             "visitors.refresh_profile" => {
                 let p: VisitorOperatorJson = parse(method, params)?;
@@ -468,13 +463,7 @@ impl Crmchats {
         let attachments = db.attachments_of(&ids)?;
         let list: Vec<Value> = messages
             .iter()
-            .map(|m| {
-                let mine: Vec<&AttachmentRow> = attachments
-                    .iter()
-                    .filter(|a| a.message_id == Some(m.id))
-                    .collect();
-                self.message_json(m, &mine.into_iter().cloned().collect::<Vec<_>>())
-            })
+            .map(|m| self.message_json(m, &of_message(&attachments, m)))
             .collect();
         Ok(json!({"messages": list}))
     }
@@ -719,16 +708,8 @@ impl Crmchats {
         if db.attachment_channel(a.id)? != Some(channel.id) {
             return Err(refused());
         }
-        let path = a
-            .sha256
-            .as_deref()
-            .and_then(|s| self.rt.files.path_of(s))
-            .filter(|p| p.exists())
-            .ok_or_else(|| Error::NotFound(format!("attachment {} has no stored file", a.id)))?;
-        Ok(
-            json!({"attachment": {"id": a.id, "name": a.name, "mime": a.mime, "size": a.size,
-            "path": path.to_string_lossy()}}),
-        )
+        self.stored_file_json(&a)
+            .ok_or_else(|| Error::NotFound(format!("attachment {} has no stored file", a.id)))
     }
 
     fn channels_list(&self) -> Result<Value> {
@@ -850,6 +831,19 @@ impl Crmchats {
         })
     }
 
+    /// `{"attachment": {..., "path"}}` for a file PHP streams, when it is on disk.
+    fn stored_file_json(&self, a: &AttachmentRow) -> Option<Value> {
+        let path = a
+            .sha256
+            .as_deref()
+            .and_then(|s| self.rt.files.path_of(s))
+            .filter(|p| p.exists())?;
+        Some(
+            json!({"attachment": {"id": a.id, "name": a.name, "mime": a.mime, "size": a.size,
+            "path": path.to_string_lossy()}}),
+        )
+    }
+
     fn message_json(&self, m: &MessageRow, attachments: &[AttachmentRow]) -> Value {
         let author_id = match m.author_type.as_str() {
             "visitor" => Some(m.visitor_id),
@@ -880,6 +874,15 @@ impl Crmchats {
             "edited_at": m.edited_at.map(|t| t.to_rfc3339()),
         })
     }
+}
+
+/// The attachments of one message among a page's.
+fn of_message(attachments: &[AttachmentRow], m: &MessageRow) -> Vec<AttachmentRow> {
+    attachments
+        .iter()
+        .filter(|a| a.message_id == Some(m.id))
+        .cloned()
+        .collect()
 }
 
 fn page_size(limit: Option<usize>) -> Result<usize> {

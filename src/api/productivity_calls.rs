@@ -328,14 +328,7 @@ impl Crmchats {
         let attachments = db.attachments_of(&ids)?;
         let results: Vec<Value> = found
             .iter()
-            .map(|m| {
-                let mine: Vec<_> = attachments
-                    .iter()
-                    .filter(|a| a.message_id == Some(m.id))
-                    .cloned()
-                    .collect();
-                self.message_json(m, &mine)
-            })
+            .map(|m| self.message_json(m, &super::of_message(&attachments, m)))
             .collect();
         Ok(json!({"messages": results}))
     }

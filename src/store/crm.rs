@@ -9,7 +9,7 @@ use mysql::prelude::Queryable;
 use mysql::Row;
 
 use super::conversations::fit;
-use super::{exec_write, Db, StoreResult};
+use super::{exec_write, lenient_text, positive_id, Db, StoreResult};
 use crate::model::{OperatorId, VisitorId};
 use crate::time::Timestamp;
 
@@ -43,31 +43,19 @@ pub struct CrmRecord {
 }
 
 fn text(row: &mut Row, idx: usize) -> String {
-    row.take::<Option<mysql::Value>, _>(idx)
-        .flatten()
-        .map(|v| match v {
-            mysql::Value::Bytes(b) => String::from_utf8_lossy(&b).into_owned(),
-            mysql::Value::Int(i) => i.to_string(),
-            mysql::Value::UInt(u) => u.to_string(),
-            _ => String::new(),
-        })
-        .unwrap_or_default()
-}
-
-fn positive(s: &str) -> Option<i64> {
-    s.trim().parse::<i64>().ok().filter(|v| *v > 0)
+    lenient_text(row.take::<Option<mysql::Value>, _>(idx).flatten())
 }
 
 /// Columns: id, name, phone, email, owner, client.
 fn record_from_row(kind: CrmKind, mut row: Row) -> CrmRecord {
     CrmRecord {
         kind,
-        id: positive(&text(&mut row, 0)).unwrap_or_default(),
+        id: positive_id(&text(&mut row, 0)).unwrap_or_default(),
         name: text(&mut row, 1),
         phone: text(&mut row, 2),
         email: text(&mut row, 3),
-        owner_id: positive(&text(&mut row, 4)),
-        client_id: positive(&text(&mut row, 5)),
+        owner_id: positive_id(&text(&mut row, 4)),
+        client_id: positive_id(&text(&mut row, 5)),
     }
 }
 

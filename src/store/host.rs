@@ -3,7 +3,7 @@
 use mysql::prelude::Queryable;
 use mysql::Row;
 
-use super::{Db, Store, StoreResult};
+use super::{lenient_text, Db, Store, StoreResult};
 use crate::model::OperatorId;
 
 #[derive(Clone, Debug, PartialEq)]
@@ -17,15 +17,7 @@ pub struct HostUser {
 fn user_from_row(mut row: Row) -> HostUser {
     // Host columns may hold values strict mode would refuse; read them leniently.
     let text = |row: &mut Row, idx: usize| -> String {
-        row.take::<Option<mysql::Value>, _>(idx)
-            .flatten()
-            .map(|v| match v {
-                mysql::Value::Bytes(b) => String::from_utf8_lossy(&b).into_owned(),
-                mysql::Value::Int(i) => i.to_string(),
-                mysql::Value::UInt(u) => u.to_string(),
-                _ => String::new(),
-            })
-            .unwrap_or_default()
+        lenient_text(row.take::<Option<mysql::Value>, _>(idx).flatten())
     };
     let id = text(&mut row, 0).parse().unwrap_or_default();
     let name = text(&mut row, 1);

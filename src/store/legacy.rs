@@ -7,27 +7,16 @@ use mysql::Row;
 use serde_json::Value;
 
 use super::conversations::fit;
-use super::{exec_write, Db, StoreResult};
+use super::{exec_write, lenient_text, positive_id, Db, StoreResult};
 use crate::model::{ChannelId, ChannelType, DialogId, MessageId, VisitorId};
 use crate::time::Timestamp;
 
 fn text(row: &mut Row, name: &str) -> String {
-    row.take_opt::<Option<mysql::Value>, _>(name)
-        .and_then(Result::ok)
-        .flatten()
-        .map(|v| match v {
-            mysql::Value::Bytes(b) => String::from_utf8_lossy(&b).into_owned(),
-            mysql::Value::Int(i) => i.to_string(),
-            mysql::Value::UInt(u) => u.to_string(),
-            mysql::Value::Date(y, mo, d, h, mi, s, us) => {
-                format!(
-                    "{y:04}-{mo:02}-{d:02} {h:02}:{mi:02}:{s:02}.{:03}",
-                    us / 1000
-                )
-            }
-            _ => String::new(),
-        })
-        .unwrap_or_default()
+    lenient_text(
+        row.take_opt::<Option<mysql::Value>, _>(name)
+            .and_then(Result::ok)
+            .flatten(),
+    )
 }
 
 fn time(row: &mut Row, name: &str) -> Option<Timestamp> {
@@ -94,10 +83,6 @@ pub struct LegacyLog {
     pub at: Option<Timestamp>,
 }
 
-fn positive(s: &str) -> Option<i64> {
-    s.trim().parse::<i64>().ok().filter(|v| *v > 0)
-}
-
 impl<Q: Queryable> Db<'_, Q> {
     /// Whether the original plugin's tables are in this database.
     pub fn legacy_tables_exist(&mut self) -> StoreResult<bool> {
@@ -117,7 +102,7 @@ impl<Q: Queryable> Db<'_, Q> {
         Ok(rows
             .into_iter()
             .map(|mut r| LegacyChannel {
-                id: positive(&text(&mut r, "id")).unwrap_or_default(),
+                id: positive_id(&text(&mut r, "id")).unwrap_or_default(),
                 kind: text(&mut r, "type"),
                 name: text(&mut r, "name"),
                 external_id: text(&mut r, "channel_id"),
@@ -139,7 +124,7 @@ impl<Q: Queryable> Db<'_, Q> {
                 let chat_id = text(&mut r, "chat_id");
                 let visitor = text(&mut r, "client_id");
                 LegacyChat {
-                    id: positive(&text(&mut r, "id")).unwrap_or_default(),
+                    id: positive_id(&text(&mut r, "id")).unwrap_or_default(),
                     channel_external_id: text(&mut r, "channel_id"),
                     visitor_id: if visitor.is_empty() {
                         chat_id.clone()
@@ -151,10 +136,10 @@ impl<Q: Queryable> Db<'_, Q> {
                     last_name: text(&mut r, "client_lastname"),
                     user_ids: text(&mut r, "users")
                         .split(',')
-                        .filter_map(positive)
+                        .filter_map(positive_id)
                         .collect(),
-                    client_id: positive(&text(&mut r, "clid")),
-                    contact_id: positive(&text(&mut r, "pid")),
+                    client_id: positive_id(&text(&mut r, "clid")),
+                    contact_id: positive_id(&text(&mut r, "pid")),
                     status: text(&mut r, "status"),
                     phone: text(&mut r, "phone"),
                     email: text(&mut r, "email"),
@@ -176,7 +161,7 @@ impl<Q: Queryable> Db<'_, Q> {
         Ok(rows
             .into_iter()
             .map(|mut r| LegacyMessage {
-                id: positive(&text(&mut r, "id")).unwrap_or_default(),
+                id: positive_id(&text(&mut r, "id")).unwrap_or_default(),
                 chat_id: text(&mut r, "chat_id"),
                 message_id: text(&mut r, "message_id"),
                 direction: text(&mut r, "direction"),
@@ -185,7 +170,7 @@ impl<Q: Queryable> Db<'_, Q> {
                 attachment: serde_json::from_str(&text(&mut r, "attachment"))
                     .unwrap_or(Value::Null),
                 at: time(&mut r, "server_timestamp").or_else(|| time(&mut r, "datum")),
-                user_id: positive(&text(&mut r, "iduser")),
+                user_id: positive_id(&text(&mut r, "iduser")),
             })
             .collect())
     }
@@ -198,12 +183,12 @@ impl<Q: Queryable> Db<'_, Q> {
         Ok(rows
             .into_iter()
             .map(|mut r| LegacyLog {
-                id: positive(&text(&mut r, "id")).unwrap_or_default(),
+                id: positive_id(&text(&mut r, "id")).unwrap_or_default(),
                 chat_id: text(&mut r, "chat_id"),
                 event: text(&mut r, "event"),
                 old_value: text(&mut r, "oldvalue"),
                 new_value: text(&mut r, "newvalue"),
-                user_id: positive(&text(&mut r, "iduser")),
+                user_id: positive_id(&text(&mut r, "iduser")),
                 at: time(&mut r, "datum"),
             })
             .collect())

@@ -283,6 +283,28 @@ impl RowExt for mysql::Row {
     }
 }
 
+/// A value of a table we do not own (the host CRM's, the old plugin's), read leniently as text:
+/// such columns may hold what strict mode would refuse, and the types vary between installs.
+pub(crate) fn lenient_text(value: Option<mysql::Value>) -> String {
+    match value {
+        Some(mysql::Value::Bytes(b)) => String::from_utf8_lossy(&b).into_owned(),
+        Some(mysql::Value::Int(i)) => i.to_string(),
+        Some(mysql::Value::UInt(u)) => u.to_string(),
+        Some(mysql::Value::Date(y, mo, d, h, mi, s, us)) => {
+            format!(
+                "{y:04}-{mo:02}-{d:02} {h:02}:{mi:02}:{s:02}.{:03}",
+                us / 1000
+            )
+        }
+        _ => String::new(),
+    }
+}
+
+/// A positive id written as text (0, empty and garbage are none).
+pub(crate) fn positive_id(s: &str) -> Option<i64> {
+    s.trim().parse::<i64>().ok().filter(|v| *v > 0)
+}
+
 /// Runs a write and returns (affected rows, last insert id).
 pub(crate) fn exec_write<Q: Queryable>(
     q: &mut Q,

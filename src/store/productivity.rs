@@ -4,6 +4,7 @@ use mysql::prelude::Queryable;
 use mysql::Row;
 
 use super::conversations::{fit, message_from_row, MESSAGE_COLUMNS, MESSAGE_FROM};
+use super::realtime::VISIBLE;
 use super::{exec_write, Db, MessageRow, RowExt, StoreResult, Viewer};
 use crate::model::{DialogId, OperatorId};
 use crate::time::Timestamp;
@@ -37,11 +38,6 @@ pub struct MessageSearch<'a> {
     pub to: Option<Timestamp>,
     pub limit: usize,
 }
-
-/// The dialogs a viewer may see, as in `realtime` (four parameters).
-const VISIBLE: &str = "(? OR d.assigned_operator_id = ? \
-    OR (? AND d.status = 'open' AND d.assigned_operator_id IS NULL) \
-    OR EXISTS (SELECT 1 FROM {dialog_operators} o WHERE o.dialog_id = d.id AND o.operator_id = ?))";
 
 /// Words for MariaDB's boolean full-text mode: each word required, operators stripped, so
 /// visitor-typed text cannot change the query's meaning.

@@ -11,7 +11,7 @@ use crate::model::{OperatorId, VisitorId};
 
 /// The dialogs an operator may see (admins: all; the queue: operators), as a condition on `d`
 /// with four parameters: is_admin, operator_id, is_operator, operator_id.
-const VISIBLE: &str = "(? OR d.assigned_operator_id = ? \
+pub(super) const VISIBLE: &str = "(? OR d.assigned_operator_id = ? \
     OR (? AND d.status = 'open' AND d.assigned_operator_id IS NULL) \
     OR EXISTS (SELECT 1 FROM {dialog_operators} o WHERE o.dialog_id = d.id AND o.operator_id = ?))";
 
