@@ -22,8 +22,8 @@ use crmchats::model::{
 };
 use crmchats::providers::{
     constant_time_eq, hmac_sha256_matches, Capabilities, DownloadedFile, FieldKind, HttpReply,
-    OutgoingFile, ParsedWebhook, Provider, ProviderContext, ProviderError, SettingField, UserInfo,
-    WebhookError, WebhookHealth, WebhookRequest,
+    OutgoingFile, ParsedWebhook, Provider, ProviderContext, ProviderError, SendLimits,
+    SettingField, UserInfo, WebhookError, WebhookHealth, WebhookRequest,
 };
 use crmchats::time::Timestamp;
 
@@ -337,6 +337,13 @@ impl Provider for Acme {
             can_delete: true,
             read_receipts: true,
             reply_window_hours: Some(24),
+            // No per-second limit is documented: the messenger's 429s are obeyed instead.
+            send_limits: SendLimits {
+                per_account: None,
+                per_chat: None,
+                calls_per_file: 1,
+            },
+            idempotent_sends: false,
         }
     }
 

@@ -165,7 +165,12 @@ pub fn send_reply(rt: &Runtime, reply: Reply) -> Result<MessageId> {
     // would drop it, and the outcome could not be recorded.
     drop(db);
     // Sent through the outbox, behind any earlier reply of the dialog still waiting.
-    if let Err(e) = crate::outbox::drain_dialog(rt, dialog.id, Timestamp::now()) {
+    if let Err(e) = crate::outbox::drain_dialog(
+        rt,
+        dialog.id,
+        Timestamp::now(),
+        crate::outbox::LIVE_PACE_WAIT,
+    ) {
         // The message is stored and queued: tick sends it; it is never reported as lost.
         log::error!("dialog {}: sending message {message_id}: {e}", dialog.id);
     }

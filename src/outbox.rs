@@ -3,15 +3,19 @@
 //! send whose process died mid-call left `unknown` for the operator — never resent by itself,
 //! so a visitor never gets the same reply twice from our retries.
 
+use std::time::{Duration, Instant};
+
 use serde_json::{json, Value};
 
+use mysql::PooledConn;
+
 use crate::error::{Error, Result};
-use crate::model::{DialogId, MessageId, MessageStatus};
+use crate::model::{Channel, ChannelId, DialogId, MessageId, MessageStatus, Visitor};
 use crate::outbound::{deliver, record_delivery, Delivery, Outgoing, SavedFile};
-use crate::providers::ProviderError;
+use crate::providers::{Capabilities, ProviderError, SendLimits};
 use crate::runtime::Runtime;
 use crate::storage::StoredFile;
-use crate::store::OutboxHead;
+use crate::store::{Db, MessageRow, OutboxHead, PaceAnswer, PaceRequest, PaceScope, StoreError};
 use crate::time::Timestamp;
 
 /// Tries per message before it is given up as failed.
@@ -28,7 +32,23 @@ enum Attempt {
     Finished,
     /// Temporarily failed: the dialog's later messages wait behind it.
     Retrying,
+    /// Not sent yet: the channel's pace allows it in this many milliseconds.
+    Paced(i64),
+    /// Not sent: the channel is paused (the messenger is down or asked us to slow down).
+    Paused,
 }
+
+/// How long a caller may wait in place for the pace to allow a send: an operator's request
+/// (their reply goes out before the call returns), and each dialog of a `tick`.
+pub const LIVE_PACE_WAIT: Duration = Duration::from_secs(10);
+const TICK_PACE_WAIT: Duration = Duration::from_secs(5);
+/// `tick` stops sending after this long; what is left goes on the next run.
+const TICK_SEND_BUDGET: Duration = Duration::from_secs(20);
+/// After an outage or a timeout, the channel's other sends wait this long at most before the
+/// next try (the failing message itself backs off on its own schedule).
+const MAX_OUTAGE_PAUSE_MS: i64 = 30_000;
+/// Chat pace rows idle this long are forgotten.
+const PACE_MEMORY_MS: i64 = 3600 * 1000;
 
 /// Wait before attempt `attempts + 1`: 10 s, 20 s, 40 s… up to 30 minutes; the messenger's own
 /// `retry_after` when it gives one.
@@ -41,15 +61,15 @@ fn backoff_ms(attempts: i64, retry_after: Option<u64>) -> i64 {
     }
 }
 
-fn is_temporary(e: &ProviderError) -> bool {
-    matches!(
-        e,
-        ProviderError::Unavailable(_) | ProviderError::RateLimited { .. }
-    )
-}
-
-/// Sends the dialog's due messages in order, stopping at the first that has to wait.
-pub fn drain_dialog(rt: &Runtime, dialog_id: DialogId, now: Timestamp) -> Result<u64> {
+/// Sends the dialog's due messages in order, stopping at the first that has to wait. When the
+/// channel's pace asks for a wait of at most `pace_wait`, it waits here and goes on.
+pub fn drain_dialog(
+    rt: &Runtime,
+    dialog_id: DialogId,
+    now: Timestamp,
+    pace_wait: Duration,
+) -> Result<u64> {
+    let started = Instant::now();
     let mut sent = 0;
     loop {
         let mut db = rt.store.db()?;
@@ -57,7 +77,7 @@ pub fn drain_dialog(rt: &Runtime, dialog_id: DialogId, now: Timestamp) -> Result
             return Ok(sent);
         };
         // Another process is sending the head, or it is not due yet: the rest waits behind it.
-        if head.state != "pending" || head.next_attempt_at > now {
+        if head.state != "pending" || head.next_attempt_at > now.max(Timestamp::now()) {
             return Ok(sent);
         }
         if !db.claim_send(head.message_id, Timestamp::now())? {
@@ -66,13 +86,98 @@ pub fn drain_dialog(rt: &Runtime, dialog_id: DialogId, now: Timestamp) -> Result
         drop(db);
         match attempt(rt, &head, now)? {
             Attempt::Finished => sent += 1,
-            Attempt::Retrying => return Ok(sent),
+            Attempt::Retrying | Attempt::Paused => return Ok(sent),
+            Attempt::Paced(ms) => {
+                let wait = Duration::from_millis(ms.max(1) as u64);
+                if started.elapsed() + wait > pace_wait {
+                    return Ok(sent);
+                }
+                std::thread::sleep(wait);
+            }
         }
     }
 }
 
-/// One claimed send: the messenger is called, the outcome recorded.
+/// The message's load on the messenger: calls its text parts and files take.
+fn send_cost(text: &str, files: usize, max_text_chars: usize, calls_per_file: u32) -> (i64, i64) {
+    let chars = text.chars().count();
+    let text_calls = if files > 0 || chars == 0 {
+        0
+    } else {
+        chars.div_ceil(max_text_chars.max(1))
+    };
+    let messages = (text_calls + files).max(1) as i64;
+    let calls = (text_calls + files * calls_per_file.max(1) as usize).max(1) as i64;
+    (messages, calls)
+}
+
+/// The limits one send must fit: the channel's pace (always read, for pauses) and the chat's.
+fn pace_requests(limits: &SendLimits, chat: &str, messages: i64, calls: i64) -> Vec<PaceRequest> {
+    let mut requests = vec![match limits.per_account {
+        Some(rate) => PaceRequest {
+            scope: PaceScope::Channel,
+            interval_ms: rate.interval_ms.into(),
+            burst: rate.burst.into(),
+            cost: calls,
+        },
+        None => PaceRequest {
+            scope: PaceScope::Channel,
+            interval_ms: 0,
+            burst: 1,
+            cost: 1,
+        },
+    }];
+    if let Some(rate) = limits.per_chat {
+        requests.push(PaceRequest {
+            scope: PaceScope::Chat(chat.to_string()),
+            interval_ms: rate.interval_ms.into(),
+            burst: rate.burst.into(),
+            cost: messages,
+        });
+    }
+    requests
+}
+
+/// What a claimed send needs for the messenger call.
+struct Prepared {
+    message: MessageRow,
+    channel: Channel,
+    visitor: Visitor,
+    files: Vec<SavedFile>,
+    capabilities: Capabilities,
+}
+
+/// One claimed send: its turn under the channel's pace, then the messenger call, then the
+/// outcome recorded.
 fn attempt(rt: &Runtime, head: &OutboxHead, now: Timestamp) -> Result<Attempt> {
+    // Until the messenger is called, a failure (a lost connection, a lock timeout) gives the
+    // claim back, so the message is tried again instead of waiting to be declared unknown.
+    let prepared = match prepare(rt, head, now) {
+        Ok(Ok(prepared)) => prepared,
+        Ok(Err(not_yet)) => return Ok(not_yet),
+        Err(e) => {
+            if let Err(release) = rt
+                .store
+                .db()
+                .and_then(|mut db| db.release_claim(head.message_id, Timestamp::now()))
+            {
+                log::error!(
+                    "message {}: giving the claim back: {release}",
+                    head.message_id
+                );
+            }
+            return Err(e);
+        }
+    };
+    call_and_record(rt, head, now, prepared)
+}
+
+/// Loads the message and takes its turn under the channel's pace (or says when to come back).
+fn prepare(
+    rt: &Runtime,
+    head: &OutboxHead,
+    now: Timestamp,
+) -> Result<std::result::Result<Prepared, Attempt>> {
     let mut db = rt.store.db()?;
     let message = db.message(head.message_id)?;
     let channel = db.channel(message.channel_id)?;
@@ -92,8 +197,96 @@ fn attempt(rt: &Runtime, head: &OutboxHead, now: Timestamp) -> Result<Attempt> {
             })
         })
         .collect();
-    // No connection is held through the messenger call (uploads can be slow).
-    drop(db);
+
+    let capabilities = rt.provider(&channel)?.capabilities();
+    if channel.active {
+        let limits = capabilities.send_limits;
+        let (messages, calls) = send_cost(
+            &message.text,
+            files.len(),
+            capabilities.max_text_chars,
+            limits.calls_per_file,
+        );
+        // An operator's fresh reply may use the burst; automatic messages and retries keep to
+        // the steady pace, so they never take the room a live reply needs.
+        let live = head.priority == 0 && head.attempts == 0;
+        let requests = pace_requests(&limits, &visitor.external_id, messages, calls);
+        db.ensure_pace_rows(channel.id, &requests)?;
+        let answer = reserve_with_retry(&mut db, channel.id, &requests, live, now)?;
+        match answer {
+            PaceAnswer::Go => {}
+            PaceAnswer::Wait(ms) => {
+                db.release_claim(message.id, Timestamp(Timestamp::now().millis() + ms))?;
+                return Ok(Err(Attempt::Paced(ms)));
+            }
+            PaceAnswer::Paused { until_ms, reason } => {
+                let until = Timestamp(until_ms);
+                db.release_claim(message.id, until)?;
+                db.set_message_waiting(
+                    message.id,
+                    "channel_paused",
+                    &format!(
+                        "waiting: the channel's sends are paused until {} ({reason})",
+                        until.to_rfc3339()
+                    ),
+                    None,
+                )?;
+                return Ok(Err(Attempt::Paused));
+            }
+        }
+    }
+    Ok(Ok(Prepared {
+        message,
+        channel,
+        visitor,
+        files,
+        capabilities,
+    }))
+}
+
+/// MariaDB's "deadlock found" and "lock wait timeout": the reservation is simply tried again.
+const DEADLOCK: u16 = 1213;
+const LOCK_WAIT_TIMEOUT: u16 = 1205;
+
+fn reserve_with_retry(
+    db: &mut Db<PooledConn>,
+    channel_id: ChannelId,
+    requests: &[PaceRequest],
+    live: bool,
+    now: Timestamp,
+) -> Result<PaceAnswer> {
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        let result = (|| {
+            let mut tx = db.begin()?;
+            let wall = Timestamp::now().millis();
+            let answer = tx.reserve_send(channel_id, requests, live, wall, now.millis())?;
+            tx.commit()?;
+            Ok::<_, StoreError>(answer)
+        })();
+        match result {
+            Err(StoreError::Db(mysql::Error::MySqlError(e)))
+                if tries < 5 && (e.code == DEADLOCK || e.code == LOCK_WAIT_TIMEOUT) => {}
+            other => return Ok(other?),
+        }
+    }
+}
+
+/// The messenger call and its outcome, for a send that has its turn.
+fn call_and_record(
+    rt: &Runtime,
+    head: &OutboxHead,
+    now: Timestamp,
+    prepared: Prepared,
+) -> Result<Attempt> {
+    let Prepared {
+        message,
+        channel,
+        visitor,
+        files,
+        capabilities,
+    } = prepared;
 
     let delivery = if channel.active {
         rt.with_provider(&channel, |provider, ctx| {
@@ -119,11 +312,36 @@ fn attempt(rt: &Runtime, head: &OutboxHead, now: Timestamp) -> Result<Attempt> {
     };
 
     let mut db = rt.store.db()?;
+    let real_now = Timestamp::now().millis();
+    match &delivery.error {
+        None => db.end_channel_pause(channel.id, real_now)?,
+        // The messenger is down, slow, or asks us to slow down: the channel's other sends
+        // wait in the outbox instead of each running into it.
+        Some(e) if e.is_temporary() => {
+            let pause_ms = match e {
+                ProviderError::RateLimited { .. } => backoff_ms(1, e.retry_after().or(Some(5))),
+                _ => backoff_ms(head.attempts, None).min(MAX_OUTAGE_PAUSE_MS),
+            };
+            db.pause_channel(channel.id, real_now + pause_ms, &e.to_string())?;
+        }
+        Some(_) => {}
+    }
     if let (None, Some(e)) = (&delivery.first_id, &delivery.error) {
+        // The call may have reached the messenger: a messenger that drops repeated keys is
+        // asked again; for the others the operator decides, so the visitor never gets it twice.
+        if matches!(e, ProviderError::Uncertain(_)) && !capabilities.idempotent_sends {
+            let why = format!(
+                "{e}. It may have reached the visitor: check with them, then resend if needed"
+            );
+            db.mark_send_unknown(message.id, &why)?;
+            db.set_message_unknown(message.id, &why)?;
+            rt.store
+                .mark_channel_error(channel.id, Timestamp::now(), &e.to_string())?;
+            return Ok(Attempt::Finished);
+        }
         let age = now.millis() - head.created_at.millis();
-        if is_temporary(e) && head.attempts < MAX_ATTEMPTS && age < GIVE_UP_AFTER_MS {
-            let next =
-                Timestamp(Timestamp::now().millis() + backoff_ms(head.attempts, e.retry_after()));
+        if e.is_temporary() && head.attempts < MAX_ATTEMPTS && age < GIVE_UP_AFTER_MS {
+            let next = Timestamp(real_now + backoff_ms(head.attempts, e.retry_after()));
             let why = e.to_string();
             db.retry_send_at(message.id, next, &why)?;
             db.set_message_waiting(
@@ -141,7 +359,7 @@ fn attempt(rt: &Runtime, head: &OutboxHead, now: Timestamp) -> Result<Attempt> {
         Delivery {
             first_id: None,
             error: Some(e),
-        } if is_temporary(&e) => Delivery::failed(ProviderError::Unavailable(format!(
+        } if e.is_temporary() => Delivery::failed(ProviderError::Unavailable(format!(
             "gave up after {} attempts: {e}",
             head.attempts
         ))),
@@ -154,8 +372,10 @@ fn attempt(rt: &Runtime, head: &OutboxHead, now: Timestamp) -> Result<Attempt> {
 }
 
 /// The outbox part of `tick`: sends claimed by processes that died are marked unknown, then
-/// every dialog with something due is drained.
+/// every dialog with something due is drained, the most urgent first, for at most
+/// `TICK_SEND_BUDGET`.
 pub fn run(rt: &Runtime, now: Timestamp) -> Result<Value> {
+    let started = Instant::now();
     let mut db = rt.store.db()?;
     let abandoned = db.abandon_stale_sends(Timestamp(now.millis() - STALE_CLAIM_MS))?;
     for id in &abandoned {
@@ -164,13 +384,20 @@ pub fn run(rt: &Runtime, now: Timestamp) -> Result<Value> {
             "the sending process stopped during the messenger call: check with the visitor whether it arrived, then resend if needed",
         )?;
     }
+    db.prune_send_pace(Timestamp::now().millis() - PACE_MEMORY_MS)?;
     let dialogs = db.due_dialogs(now, 100)?;
     drop(db);
     let mut sent = 0;
+    let mut left = 0;
     for dialog_id in dialogs {
-        sent += drain_dialog(rt, dialog_id, now)?;
+        let remaining = TICK_SEND_BUDGET.saturating_sub(started.elapsed());
+        if remaining.is_zero() {
+            left += 1;
+            continue;
+        }
+        sent += drain_dialog(rt, dialog_id, now, TICK_PACE_WAIT.min(remaining))?;
     }
-    Ok(json!({"sent": sent, "unknown": abandoned.len()}))
+    Ok(json!({"sent": sent, "unknown": abandoned.len(), "dialogs_left": left}))
 }
 
 /// Queues a failed or unknown reply again, at once (the console's Resend).
@@ -206,7 +433,7 @@ pub fn resend(rt: &Runtime, message_id: MessageId) -> Result<()> {
     )?;
     db.set_message_waiting(message.id, "", "", None)?;
     drop(db);
-    drain_dialog(rt, message.dialog_id, now)?;
+    drain_dialog(rt, message.dialog_id, now, LIVE_PACE_WAIT)?;
     Ok(())
 }
 

@@ -71,7 +71,7 @@ fn the_table_prefix_applies_to_the_plugins_tables_only_and_bad_ones_are_refused(
         .conn()
         .query("SHOW TABLES LIKE 'crm2_crmchats_%'")
         .unwrap();
-    assert_eq!(tables.len(), 16, "{tables:?}");
+    assert_eq!(tables.len(), 17, "{tables:?}");
     assert_eq!(
         app.call("operators.list", &json!({})).unwrap()["operators"][0]["name"],
         "Анна Админова"
@@ -218,7 +218,7 @@ fn storage_drop_removes_the_plugins_tables_only_for_an_admin_who_spells_it_out()
             &json!({"operator_id": 1, "confirm": "drop all crmchats data"}),
         )
         .unwrap();
-    assert_eq!(dropped["dropped"].as_array().unwrap().len(), 16);
+    assert_eq!(dropped["dropped"].as_array().unwrap().len(), 17);
     let left: Vec<String> = db
         .conn()
         .query("SHOW TABLES LIKE 'app_crmchats_%'")

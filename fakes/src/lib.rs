@@ -26,6 +26,6 @@ pub use chatapi::FakeChatApi;
 pub use graph::{FakeGraph, GraphConfig};
 pub use http::{MultipartFile, RecordedRequest};
 pub use proxy::{HttpConnectProxy, Socks5Proxy};
-pub use telegram::{FakeTelegram, TelegramUser, WebhookRegistration};
+pub use telegram::{AcceptedSend, FakeTelegram, FloodLimits, TelegramUser, WebhookRegistration};
 pub use viber::{FakeViber, ViberUser, ViberWebhook};
 pub use vk::{CallbackServer, FakeVk, SentVkMessage, VkUser};

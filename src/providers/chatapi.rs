@@ -11,7 +11,7 @@ use serde_json::{json, Map, Value};
 use super::{
     append_line, constant_time_eq, download_url, location_text, normalize_phone, Capabilities,
     DownloadedFile, FieldKind, OutgoingFile, ParsedWebhook, Provider, ProviderContext,
-    ProviderError, SettingField, UserInfo, WebhookError, WebhookHealth, WebhookRequest,
+    ProviderError, SendLimits, SettingField, UserInfo, WebhookError, WebhookHealth, WebhookRequest,
 };
 use super::{ensure_fits, send_in_parts};
 use crate::model::{
@@ -124,7 +124,7 @@ impl ChatApi {
             .and_then(Value::as_str)
             .map(str::to_string)
             .ok_or_else(|| {
-                ProviderError::Unavailable(format!("{method} answered without id: {}", why()))
+                ProviderError::Uncertain(format!("{method} answered without id: {}", why()))
             })
     }
 }
@@ -378,6 +378,13 @@ impl Provider for ChatApi {
             can_delete: false,
             read_receipts: true,
             reply_window_hours: None,
+            // No per-second limit is documented: the messenger's 429s are obeyed instead.
+            send_limits: SendLimits {
+                per_account: None,
+                per_chat: None,
+                calls_per_file: 1,
+            },
+            idempotent_sends: false,
         }
     }
 

@@ -12,8 +12,8 @@ use super::graph::{self, GraphError};
 use super::send_in_parts;
 use super::{
     location_text, Capabilities, DownloadedFile, FieldKind, HttpReply, OutgoingFile, ParsedWebhook,
-    Provider, ProviderContext, ProviderError, SettingField, UserInfo, WebhookError, WebhookHealth,
-    WebhookRequest,
+    Provider, ProviderContext, ProviderError, SendLimits, SettingField, UserInfo, WebhookError,
+    WebhookHealth, WebhookRequest,
 };
 use crate::model::{
     AccountInfo, AttachmentKind, ChannelType, InboundEvent, InboundFile, InboundMessage,
@@ -299,9 +299,8 @@ impl Facebook {
 }
 
 fn message_id(answer: &Value) -> Result<String, ProviderError> {
-    str_field(answer, "message_id").ok_or_else(|| {
-        ProviderError::Unavailable("the Send API answered without message_id".into())
-    })
+    str_field(answer, "message_id")
+        .ok_or_else(|| ProviderError::Uncertain("the Send API answered without message_id".into()))
 }
 
 fn psid(to: &str) -> Result<&str, ProviderError> {
@@ -327,6 +326,13 @@ impl Provider for Facebook {
             can_delete: false,
             read_receipts: true,
             reply_window_hours: Some(24),
+            // No per-second limit is documented: the messenger's 429s are obeyed instead.
+            send_limits: SendLimits {
+                per_account: None,
+                per_chat: None,
+                calls_per_file: 1,
+            },
+            idempotent_sends: false,
         }
     }
 

@@ -200,6 +200,10 @@ pub enum ProviderError {
     Rejected(String),
     #[error("the messenger is unreachable or failing: {0}")]
     Unavailable(String),
+    /// The request may have reached the messenger (it timed out or broke after being sent, or
+    /// was answered in a shape we cannot read): whether it took effect is not known.
+    #[error("the messenger's answer was lost, so whether it took the request is not known: {0}")]
+    Uncertain(String),
     #[error("the messenger asks to slow down: {message}")]
     RateLimited {
         message: String,
@@ -222,7 +226,7 @@ impl ProviderError {
         match self {
             ProviderError::Unauthorized(_) => "provider_unauthorized",
             ProviderError::Rejected(_) => "provider_rejected",
-            ProviderError::Unavailable(_) => "provider_unavailable",
+            ProviderError::Unavailable(_) | ProviderError::Uncertain(_) => "provider_unavailable",
             ProviderError::RateLimited { .. } => "rate_limited",
             ProviderError::VisitorBlocked(_) => "visitor_blocked",
             ProviderError::WindowClosed(_) => "window_closed",
@@ -240,9 +244,57 @@ impl ProviderError {
     }
 }
 
+impl ProviderError {
+    /// Worth trying again later: the messenger was down, slow or asked us to slow down.
+    pub fn is_temporary(&self) -> bool {
+        matches!(
+            self,
+            ProviderError::Unavailable(_)
+                | ProviderError::Uncertain(_)
+                | ProviderError::RateLimited { .. }
+        )
+    }
+}
+
 impl From<ureq::Error> for ProviderError {
     fn from(e: ureq::Error) -> Self {
-        ProviderError::Unavailable(e.to_string())
+        if request_never_left(&e) {
+            ProviderError::Unavailable(e.to_string())
+        } else {
+            ProviderError::Uncertain(e.to_string())
+        }
+    }
+}
+
+/// Whether a transport error happened before the messenger could have acted on the request:
+/// no connection, no TLS session, or the request not fully written (an HTTP server does not act
+/// on half a request). A timeout or a broken connection while waiting for the answer is not.
+fn request_never_left(e: &ureq::Error) -> bool {
+    use std::io::ErrorKind;
+    use ureq::Timeout;
+    match e {
+        ureq::Error::HostNotFound
+        | ureq::Error::ConnectionFailed
+        | ureq::Error::BadUri(_)
+        | ureq::Error::Http(_)
+        | ureq::Error::InvalidProxyUrl
+        | ureq::Error::ConnectProxyFailed(_)
+        | ureq::Error::Tls(_)
+        | ureq::Error::TlsRequired
+        | ureq::Error::RequireHttpsOnly(_) => true,
+        ureq::Error::Timeout(t) => matches!(
+            t,
+            Timeout::Resolve | Timeout::Connect | Timeout::SendRequest | Timeout::SendBody
+        ),
+        ureq::Error::Io(io) => matches!(
+            io.kind(),
+            ErrorKind::ConnectionRefused
+                | ErrorKind::AddrNotAvailable
+                | ErrorKind::NetworkUnreachable
+                | ErrorKind::HostUnreachable
+                | ErrorKind::NotConnected
+        ),
+        _ => false,
     }
 }
 
@@ -284,6 +336,29 @@ pub struct Capabilities {
     pub read_receipts: bool,
     /// Hours after the visitor's last message during which we may write; None = unlimited.
     pub reply_window_hours: Option<u32>,
+    /// How fast we may send: the outbox paces every channel's sends by these, across processes.
+    pub send_limits: SendLimits,
+    /// The messenger drops a repeated send with the same idempotency key (VK's `random_id`), so
+    /// a send that timed out after reaching it can be retried without a duplicate.
+    pub idempotent_sends: bool,
+}
+
+/// A sending pace: at most `burst` sends at once, then one every `interval_ms`. Any window of
+/// `w` ms then holds at most `burst + w / interval_ms` sends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct SendRate {
+    pub interval_ms: u32,
+    pub burst: u32,
+}
+
+/// A messenger's documented limits on our sends: per account (bot, page, number) and per chat
+/// with one visitor. None where the messenger documents none; its 429s are still obeyed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct SendLimits {
+    pub per_account: Option<SendRate>,
+    pub per_chat: Option<SendRate>,
+    /// Calls one attachment costs against `per_account` (VK: upload server, save, send).
+    pub calls_per_file: u32,
 }
 
 /// One messenger. Implementations are stateless: everything per channel comes in the context.
@@ -540,5 +615,58 @@ pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 impl From<std::io::Error> for ProviderError {
     fn from(e: std::io::Error) -> Self {
         ProviderError::Io(e.to_string())
+    }
+}
+
+#[cfg(test)]
+mod transport_error_tests {
+    use super::*;
+    use std::io::Read;
+    use std::net::TcpListener;
+    use std::time::Duration;
+
+    fn agent() -> ureq::Agent {
+        ureq::Agent::config_builder()
+            .timeout_global(Some(Duration::from_millis(400)))
+            .timeout_connect(Some(Duration::from_millis(300)))
+            .build()
+            .into()
+    }
+
+    #[test]
+    fn a_refused_connection_is_a_plain_outage() {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let e: ProviderError = agent()
+            .post(&format!("http://127.0.0.1:{port}/sendMessage"))
+            .send("x")
+            .unwrap_err()
+            .into();
+        assert!(matches!(e, ProviderError::Unavailable(_)), "{e:?}");
+    }
+
+    #[test]
+    fn no_answer_to_a_whole_request_leaves_its_outcome_unknown() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let server = std::thread::spawn(move || {
+            let (mut socket, _) = listener.accept().unwrap();
+            let mut buf = [0u8; 4096];
+            let _ = socket.read(&mut buf);
+            // The request arrived; the answer never comes.
+            std::thread::sleep(Duration::from_millis(800));
+        });
+        let e: ProviderError = agent()
+            .post(&format!("http://127.0.0.1:{port}/sendMessage"))
+            .send("x")
+            .unwrap_err()
+            .into();
+        assert!(matches!(e, ProviderError::Uncertain(_)), "{e:?}");
+        assert!(e.is_temporary());
+        assert_eq!(e.code(), "provider_unavailable");
+        server.join().unwrap();
     }
 }

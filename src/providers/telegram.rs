@@ -9,7 +9,8 @@ use ureq::unversioned::multipart::{Form, Part};
 use super::{
     append_line, constant_time_eq, download_url, location_text, normalize_phone, Capabilities,
     DownloadedFile, FieldKind, OutgoingFile, ParsedWebhook, Provider, ProviderContext,
-    ProviderError, SettingField, UserInfo, WebhookError, WebhookHealth, WebhookRequest,
+    ProviderError, SendLimits, SendRate, SettingField, UserInfo, WebhookError, WebhookHealth,
+    WebhookRequest,
 };
 use super::{ensure_fits, send_in_parts};
 use crate::model::{
@@ -76,10 +77,15 @@ fn read_api_response(
         Ok(v) => v,
         Err(_) => {
             // A proxy in front of the Bot API may answer with HTML (502 Bad Gateway).
+            // A 200 we cannot read, or a gateway that gave up waiting (504), may mean the API
+            // acted on the request.
             let snippet: String = String::from_utf8_lossy(&bytes).chars().take(120).collect();
-            return Err(ProviderError::Unavailable(format!(
-                "HTTP {status}: {snippet}"
-            )));
+            let why = format!("HTTP {status}: {snippet}");
+            return Err(if matches!(status, 200 | 504) {
+                ProviderError::Uncertain(why)
+            } else {
+                ProviderError::Unavailable(why)
+            });
         }
     };
     if parsed.get("ok").and_then(Value::as_bool) == Some(true) {
@@ -290,6 +296,21 @@ impl Provider for Telegram {
             read_receipts: false,
             reply_window_hours: None,
             file_kinds: &["image", "document", "audio", "video"],
+            // Telegram's bot FAQ: about 30 messages a second per bot, and no more than one a second
+            // in one chat, short bursts allowed. 5 at once then one per 42 ms keeps any second
+            // under 29, leaving room for network jitter.
+            send_limits: SendLimits {
+                per_account: Some(SendRate {
+                    interval_ms: 42,
+                    burst: 5,
+                }),
+                per_chat: Some(SendRate {
+                    interval_ms: 1000,
+                    burst: 3,
+                }),
+                calls_per_file: 1,
+            },
+            idempotent_sends: false,
         }
     }
 

@@ -12,7 +12,7 @@ use super::send_in_parts;
 use super::{
     append_line, download_url, hmac_sha256_matches, location_text, Capabilities, DownloadedFile,
     FieldKind, HttpReply, OutgoingFile, ParsedWebhook, Provider, ProviderContext, ProviderError,
-    SettingField, UserInfo, WebhookError, WebhookHealth, WebhookRequest,
+    SendLimits, SettingField, UserInfo, WebhookError, WebhookHealth, WebhookRequest,
 };
 use crate::model::{
     mime_for_name, AccountInfo, AttachmentKind, ChannelType, InboundEvent, InboundFile,
@@ -86,7 +86,7 @@ impl Viber {
             .get("message_token")
             .and_then(token_of)
             .ok_or_else(|| {
-                ProviderError::Unavailable("send_message answered without message_token".into())
+                ProviderError::Uncertain("send_message answered without message_token".into())
             })
     }
 }
@@ -360,6 +360,13 @@ impl Provider for Viber {
             can_delete: false,
             read_receipts: true,
             reply_window_hours: None,
+            // No per-second limit is documented: the messenger's 429s are obeyed instead.
+            send_limits: SendLimits {
+                per_account: None,
+                per_chat: None,
+                calls_per_file: 1,
+            },
+            idempotent_sends: false,
         }
     }
 

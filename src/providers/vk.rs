@@ -11,8 +11,8 @@ use ureq::unversioned::multipart::{Form, Part};
 
 use super::{
     constant_time_eq, download_url, location_text, Capabilities, DownloadedFile, FieldKind,
-    HttpReply, OutgoingFile, ParsedWebhook, Provider, ProviderContext, ProviderError, SettingField,
-    UserInfo, WebhookError, WebhookHealth, WebhookRequest,
+    HttpReply, OutgoingFile, ParsedWebhook, Provider, ProviderContext, ProviderError, SendLimits,
+    SendRate, SettingField, UserInfo, WebhookError, WebhookHealth, WebhookRequest,
 };
 use super::{ensure_fits, send_in_parts};
 use crate::http::DOWNLOAD_TIMEOUT;
@@ -851,6 +851,17 @@ impl Provider for Vk {
             can_delete: true,
             read_receipts: false,
             reply_window_hours: None,
+            // A community token may make 20 API calls a second; a file costs three (upload server,
+            // save, send). random_id makes VK drop a repeated send.
+            send_limits: SendLimits {
+                per_account: Some(SendRate {
+                    interval_ms: 60,
+                    burst: 3,
+                }),
+                per_chat: None,
+                calls_per_file: 3,
+            },
+            idempotent_sends: true,
         }
     }
 

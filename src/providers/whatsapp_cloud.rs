@@ -13,8 +13,8 @@ use super::graph::{self, GraphError};
 use super::send_in_parts;
 use super::{
     location_text, Capabilities, DownloadedFile, FieldKind, HttpReply, OutgoingFile, ParsedWebhook,
-    Provider, ProviderContext, ProviderError, SettingField, UserInfo, WebhookError, WebhookHealth,
-    WebhookRequest,
+    Provider, ProviderContext, ProviderError, SendLimits, SendRate, SettingField, UserInfo,
+    WebhookError, WebhookHealth, WebhookRequest,
 };
 use crate::model::{
     AccountInfo, AttachmentKind, ChannelType, InboundEvent, InboundFile, InboundMessage,
@@ -299,7 +299,7 @@ impl WhatsappCloud {
             .and_then(Value::as_str)
             .map(str::to_string)
             .ok_or_else(|| {
-                ProviderError::Unavailable("the Cloud API answered without a message id".into())
+                ProviderError::Uncertain("the Cloud API answered without a message id".into())
             })
     }
 }
@@ -331,6 +331,20 @@ impl Provider for WhatsappCloud {
             can_delete: false,
             read_receipts: true,
             reply_window_hours: Some(24),
+            // Cloud API: 80 messages a second per number, inbound included, so we keep to 45 of
+            // them; and the pair rate, about one message every 6 seconds to one user, with bursts.
+            send_limits: SendLimits {
+                per_account: Some(SendRate {
+                    interval_ms: 25,
+                    burst: 5,
+                }),
+                per_chat: Some(SendRate {
+                    interval_ms: 6000,
+                    burst: 5,
+                }),
+                calls_per_file: 2,
+            },
+            idempotent_sends: false,
         }
     }
 

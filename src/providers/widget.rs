@@ -9,8 +9,8 @@ use serde_json::Map;
 use super::ensure_fits;
 use super::{
     Capabilities, DownloadedFile, FieldKind, OutgoingFile, ParsedWebhook, Provider,
-    ProviderContext, ProviderError, SettingField, UserInfo, WebhookError, WebhookHealth,
-    WebhookRequest,
+    ProviderContext, ProviderError, SendLimits, SettingField, UserInfo, WebhookError,
+    WebhookHealth, WebhookRequest,
 };
 use crate::model::{AccountInfo, ChannelType, InboundFile, SentMessage};
 
@@ -34,6 +34,13 @@ impl Provider for Widget {
             can_delete: true,
             read_receipts: false,
             reply_window_hours: None,
+            // Our own site chat: nothing to pace.
+            send_limits: SendLimits {
+                per_account: None,
+                per_chat: None,
+                calls_per_file: 1,
+            },
+            idempotent_sends: false,
         }
     }
 

@@ -16,6 +16,7 @@ const MIGRATIONS: &[(u32, &str)] = &[
     (5, include_str!("../../sql/005_imports.sql")),
     (6, include_str!("../../sql/006_productivity.sql")),
     (7, include_str!("../../sql/007_ratings.sql")),
+    (8, include_str!("../../sql/008_send_pace.sql")),
 ];
 
 pub fn latest_version() -> u32 {

@@ -8,6 +8,7 @@ mod host;
 mod legacy;
 mod migrate;
 mod outbox;
+mod pace;
 mod productivity;
 mod realtime;
 mod receipts;
@@ -24,6 +25,7 @@ pub use host::HostUser;
 pub use legacy::{LegacyChannel, LegacyChat, LegacyLog, LegacyMessage};
 pub use migrate::split_statements;
 pub use outbox::OutboxHead;
+pub use pace::{PaceAnswer, PaceRequest, PaceScope};
 pub use productivity::{boolean_query, CannedReply, MessageSearch};
 pub use realtime::Viewer;
 pub use reports::{ReportDialog, ReportScope};
@@ -65,6 +67,7 @@ pub struct Tables {
     pub settings: String,
     pub operators: String,
     pub outbox: String,
+    pub send_pace: String,
     pub imports: String,
     pub replies: String,
     pub dialog_tags: String,
@@ -96,6 +99,7 @@ impl Tables {
             settings: t("settings"),
             operators: t("operators"),
             outbox: t("outbox"),
+            send_pace: t("send_pace"),
             imports: t("imports"),
             replies: t("replies"),
             dialog_tags: t("dialog_tags"),
@@ -115,7 +119,7 @@ impl Tables {
     }
 
     /// Every table of the plugin's own (not the host's, not the old plugin's), schema last.
-    pub fn own(&self) -> [&str; 16] {
+    pub fn own(&self) -> [&str; 17] {
         [
             &self.channels,
             &self.visitors,
@@ -129,6 +133,7 @@ impl Tables {
             &self.settings,
             &self.operators,
             &self.outbox,
+            &self.send_pace,
             &self.imports,
             &self.replies,
             &self.dialog_tags,
@@ -179,6 +184,7 @@ impl Tables {
             "settings" => &self.settings,
             "operators" => &self.operators,
             "outbox" => &self.outbox,
+            "send_pace" => &self.send_pace,
             "imports" => &self.imports,
             "replies" => &self.replies,
             "dialog_tags" => &self.dialog_tags,

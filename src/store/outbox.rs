@@ -13,6 +13,8 @@ use crate::time::Timestamp;
 pub struct OutboxHead {
     pub message_id: MessageId,
     pub state: String,
+    /// 0 = an operator's reply, 1 = automatic.
+    pub priority: i64,
     pub attempts: i64,
     pub next_attempt_at: Timestamp,
     pub created_at: Timestamp,
@@ -52,13 +54,14 @@ impl<Q: Queryable> Db<'_, Q> {
     /// The dialog's earliest pending or in-flight row.
     pub fn outbox_head(&mut self, dialog_id: DialogId) -> StoreResult<Option<OutboxHead>> {
         let sql = self.t.sql(
-            "SELECT message_id, state, attempts, next_attempt_at, created_at FROM {outbox} \
+            "SELECT message_id, state, priority, attempts, next_attempt_at, created_at FROM {outbox} \
              WHERE dialog_id = ? AND state IN ('pending', 'in_flight') ORDER BY message_id LIMIT 1",
         );
         let row: Option<Row> = self.q.exec_first(sql, (dialog_id,))?;
         Ok(row.map(|mut r| OutboxHead {
             message_id: r.col("message_id").unwrap_or_default(),
             state: r.col("state").unwrap_or_default(),
+            priority: r.col("priority").unwrap_or(1),
             attempts: r.col("attempts").unwrap_or_default(),
             next_attempt_at: r.col("next_attempt_at").unwrap_or(Timestamp(0)),
             created_at: r.col("created_at").unwrap_or(Timestamp(0)),
@@ -96,12 +99,33 @@ impl<Q: Queryable> Db<'_, Q> {
         Ok(())
     }
 
-    /// Dialogs with a row due by `now`, the most urgent first (operators' replies before
-    /// automatic ones, older before newer).
+    /// A claimed row that may not be sent yet (the channel's pace or pause): back to pending,
+    /// due at `next`, the claim's attempt not counted.
+    pub fn release_claim(&mut self, message_id: MessageId, next: Timestamp) -> StoreResult<()> {
+        let sql = self.t.sql(
+            "UPDATE {outbox} SET state = 'pending', next_attempt_at = ?, claimed_at = NULL, \
+             attempts = GREATEST(attempts - 1, 0) WHERE message_id = ? AND state = 'in_flight'",
+        );
+        self.q.exec_drop(sql, (next, message_id))?;
+        Ok(())
+    }
+
+    /// A send whose outcome is not known (it timed out after reaching the messenger): kept as
+    /// `unknown`, never resent by itself.
+    pub fn mark_send_unknown(&mut self, message_id: MessageId, error: &str) -> StoreResult<()> {
+        let sql = self.t.sql(
+            "UPDATE {outbox} SET state = 'unknown', claimed_at = NULL, last_error = ? WHERE message_id = ?",
+        );
+        self.q.exec_drop(sql, (error, message_id))?;
+        Ok(())
+    }
+
+    /// Dialogs with a row due by `now`, the most urgent first: operators' fresh replies, then
+    /// automatic messages and retries; older before newer.
     pub fn due_dialogs(&mut self, now: Timestamp, limit: usize) -> StoreResult<Vec<DialogId>> {
         let sql = self.t.sql(
             "SELECT dialog_id FROM {outbox} WHERE identity = ? AND state = 'pending' AND next_attempt_at <= ? \
-             GROUP BY dialog_id ORDER BY MIN(priority), MIN(message_id) LIMIT ?",
+             GROUP BY dialog_id ORDER BY MIN(IF(priority = 0 AND attempts = 0, 0, 1)), MIN(message_id) LIMIT ?",
         );
         Ok(self.q.exec(sql, (self.identity, now, limit as u64))?)
     }

@@ -40,6 +40,8 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    // Like the real API, too many sends too fast get a 429.
+    fake.enforce_flood_limits(crmchats_fakes::FloodLimits::TELEGRAM);
     println!("fake Telegram Bot API on {}", fake.base_url());
     println!("  API base for crmchats: {}", fake.base_url());
     println!("  bot token:             {token}");

@@ -168,6 +168,29 @@ fn get_webhook_info(state: &State) -> Reply {
 }
 
 /// `chat_id` as a 64-bit integer; `@channel` names and garbage are "not found" here.
+/// Telegram's flood control for message sends: None to go on, or the 429 answer.
+pub(super) fn flood_check(
+    state: &mut State,
+    method: &str,
+    request: &RecordedRequest,
+) -> Option<Reply> {
+    if !method.starts_with("send") || method == "sendchataction" {
+        return None;
+    }
+    let chat = chat_id(request)?;
+    if state.flood.admit(chat, std::time::Instant::now()) {
+        return None;
+    }
+    let retry_after = state.flood.limits.map_or(1, |l| l.retry_after_secs);
+    let body = serde_json::json!({
+        "ok": false,
+        "error_code": 429,
+        "description": format!("Too Many Requests: retry after {retry_after}"),
+        "parameters": {"retry_after": retry_after},
+    });
+    Some((429, body.to_string()))
+}
+
 fn chat_id(request: &RecordedRequest) -> Option<i64> {
     request
         .param("chat_id")?

@@ -12,7 +12,7 @@ mod types;
 use std::collections::{HashMap, VecDeque};
 use std::io::{self, Read};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde::Deserialize;
 use serde_json::Value;
@@ -96,9 +96,81 @@ struct ChatEntry {
     delivery: Option<Result<(u16, String), String>>,
 }
 
+/// Telegram's flood control as the fake plays it (bot FAQ: about 30 messages a second per bot,
+/// one a second per chat with short bursts). Over it, a send is answered 429 with
+/// `parameters.retry_after`, as the real API does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FloodLimits {
+    /// Sends accepted in any rolling second, across chats.
+    pub per_bot_per_second: usize,
+    /// Sends one chat may get at once before the per-chat interval applies.
+    pub per_chat_burst: u32,
+    pub per_chat_interval: Duration,
+    /// Slack for network jitter: a send this much early on the chat's pace still passes.
+    pub jitter: Duration,
+    /// What the 429 tells the bot to wait, in seconds.
+    pub retry_after_secs: u64,
+}
+
+impl FloodLimits {
+    pub const TELEGRAM: FloodLimits = FloodLimits {
+        per_bot_per_second: 30,
+        per_chat_burst: 3,
+        per_chat_interval: Duration::from_secs(1),
+        jitter: Duration::from_millis(150),
+        retry_after_secs: 1,
+    };
+}
+
+/// One send the flood control let through.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AcceptedSend {
+    pub chat_id: i64,
+    pub at: Instant,
+}
+
+/// The flood control's memory.
+#[derive(Default)]
+struct Flood {
+    limits: Option<FloodLimits>,
+    /// Accepted sends, oldest first (for the per-bot window and for tests).
+    accepted: Vec<AcceptedSend>,
+    /// Per chat: the theoretical arrival time of its next send (GCRA).
+    chat_tat: HashMap<i64, Instant>,
+    refused: Vec<i64>,
+}
+
+impl Flood {
+    /// Whether a send to `chat_id` now is within the limits; an accepted one is counted.
+    fn admit(&mut self, chat_id: i64, now: Instant) -> bool {
+        let Some(limits) = self.limits else {
+            self.accepted.push(AcceptedSend { chat_id, at: now });
+            return true;
+        };
+        let window_start = now.checked_sub(Duration::from_secs(1));
+        let in_window = self
+            .accepted
+            .iter()
+            .rev()
+            .take_while(|s| window_start.is_none_or(|start| s.at > start))
+            .count();
+        let tat = self.chat_tat.get(&chat_id).copied().unwrap_or(now).max(now);
+        let next_tat = tat + limits.per_chat_interval;
+        let allowance = limits.per_chat_interval * limits.per_chat_burst + limits.jitter;
+        if in_window >= limits.per_bot_per_second || next_tat - now > allowance {
+            self.refused.push(chat_id);
+            return false;
+        }
+        self.chat_tat.insert(chat_id, next_tat);
+        self.accepted.push(AcceptedSend { chat_id, at: now });
+        true
+    }
+}
+
 #[derive(Default)]
 struct State {
     requests: Vec<RecordedRequest>,
+    flood: Flood,
     failures: HashMap<String, VecDeque<(u16, String)>>,
     delays: HashMap<String, VecDeque<Duration>>,
     files: HashMap<String, StoredFile>,
@@ -242,6 +314,21 @@ impl FakeTelegram {
             .push_back(delay);
     }
 
+    /// Turns on Telegram's flood control: sends over `limits` get a 429 with `retry_after`.
+    pub fn enforce_flood_limits(&self, limits: FloodLimits) {
+        self.shared.lock().flood.limits = Some(limits);
+    }
+
+    /// Sends the flood control let through (all sends when it is off), oldest first.
+    pub fn accepted_sends(&self) -> Vec<AcceptedSend> {
+        self.shared.lock().flood.accepted.clone()
+    }
+
+    /// Chats of the sends the flood control refused with a 429, in order.
+    pub fn flood_refusals(&self) -> Vec<i64> {
+        self.shared.lock().flood.refused.clone()
+    }
+
     /// Registers a file: `getFile(file_id)` answers with it and
     /// `GET /file/bot<TOKEN>/<file_path>` serves `bytes`.
     pub fn add_file(&self, file_id: &str, file_path: &str, bytes: Vec<u8>) {
@@ -370,7 +457,12 @@ impl Shared {
         if token != self.token {
             return json_text(401, api::error_body(401, "Unauthorized"));
         }
-        let (status, body) = api::call(&mut self.lock(), &method, request);
+        let mut state = self.lock();
+        if let Some(refusal) = api::flood_check(&mut state, &method, request) {
+            let (status, body) = refusal;
+            return json_text(status, body);
+        }
+        let (status, body) = api::call(&mut state, &method, request);
         json_text(status, body)
     }
 
@@ -443,4 +535,74 @@ fn unix_now() -> i64 {
         .duration_since(UNIX_EPOCH)
         .map(|elapsed| elapsed.as_secs() as i64)
         .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod flood_tests {
+    use super::*;
+
+    fn flood() -> Flood {
+        Flood {
+            limits: Some(FloodLimits {
+                jitter: Duration::ZERO,
+                ..FloodLimits::TELEGRAM
+            }),
+            ..Flood::default()
+        }
+    }
+
+    #[test]
+    fn a_chat_gets_a_short_burst_then_one_a_second() {
+        let mut f = flood();
+        let t = Instant::now();
+        assert!(f.admit(1, t) && f.admit(1, t) && f.admit(1, t));
+        assert!(!f.admit(1, t), "the fourth at once is refused");
+        assert!(f.admit(2, t), "another chat is not held back");
+        assert!(f.admit(1, t + Duration::from_secs(1)));
+        assert_eq!(f.refused, vec![1]);
+    }
+
+    #[test]
+    fn the_bot_gets_thirty_sends_in_any_second() {
+        let mut f = flood();
+        let t = Instant::now();
+        for chat in 0..30 {
+            assert!(f.admit(chat, t + Duration::from_millis(chat as u64)));
+        }
+        assert!(!f.admit(99, t + Duration::from_millis(500)));
+        assert!(
+            f.admit(99, t + Duration::from_millis(1001)),
+            "the first left the window"
+        );
+    }
+
+    #[test]
+    fn sends_over_the_limit_are_answered_like_telegram() {
+        let fake = FakeTelegram::start(FIXTURE_TOKEN);
+        fake.enforce_flood_limits(FloodLimits::TELEGRAM);
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .build()
+            .into();
+        let url = format!("{}/bot{FIXTURE_TOKEN}/sendMessage", fake.base_url());
+        let mut last = None;
+        for _ in 0..5 {
+            let mut response = agent
+                .post(&url)
+                .send_form([("chat_id", "42"), ("text", "hi")])
+                .unwrap();
+            last = Some((
+                response.status().as_u16(),
+                response.body_mut().read_to_string().unwrap(),
+            ));
+        }
+        let (status, body) = last.unwrap();
+        assert_eq!(status, 429);
+        let body: Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(body["error_code"], 429);
+        assert_eq!(body["parameters"]["retry_after"], 1);
+        assert_eq!(body["description"], "Too Many Requests: retry after 1");
+        assert_eq!(fake.accepted_sends().len(), 3);
+        assert_eq!(fake.flood_refusals(), vec![42, 42]);
+    }
 }
