@@ -3,6 +3,8 @@
 
 mod common;
 
+use std::time::Duration;
+
 use common::{
     flush_outbox, is_temporary, repo_path, test_config, TempDir, TestDb, ADMIN, PUBLIC_BASE_URL,
 };
@@ -816,4 +818,46 @@ fn a_photo_vk_refuses_fails_the_reply_without_sending_anything() {
     assert_eq!(message["error"]["code"], "provider_rejected");
     assert!(h.vk.calls("photos.saveMessagesPhoto").is_empty());
     assert!(h.vk.sent_messages(VISITOR).is_empty());
+}
+
+#[test]
+fn a_send_that_timed_out_is_asked_again_with_the_same_random_id_and_arrives_once() {
+    // Messenger calls time out after a second.
+    let db = TestDb::create();
+    let vk = FakeVk::start(FIXTURE_TOKEN);
+    let storage = TempDir::new("vk-storage");
+    let mut config = test_config(
+        &db,
+        &storage,
+        PUBLIC_BASE_URL,
+        json!({"vk": {"api_base": vk.base_url()}}),
+    );
+    config["http_timeout_secs"] = json!(1);
+    let app = Crmchats::open(&config).unwrap();
+    let h = Vk {
+        db,
+        vk,
+        _storage: storage,
+        app,
+    };
+    let (_, dialog) = h.with_dialog();
+    // VK takes the message but answers after our timeout.
+    h.vk.delay_next("messages.send", Duration::from_millis(2500));
+    let first = h.send(dialog, "Доставлено один раз");
+    assert_eq!(first["status"], "queued", "{first}");
+    assert!(is_temporary(first["error"]["code"].as_str().unwrap()));
+    std::thread::sleep(Duration::from_millis(1600));
+    assert_eq!(h.vk.sent_messages(VISITOR).len(), 1, "it did arrive");
+
+    // Retried with the same random_id: VK answers with the first message, nothing new.
+    let tick = flush_outbox(&h.app);
+    assert_eq!(tick["outbox"]["sent"], 1, "{tick}");
+    let calls = h.vk.calls("messages.send");
+    assert_eq!(calls.len(), 2);
+    assert_eq!(param(&calls[0], "random_id"), param(&calls[1], "random_id"));
+    let sent = h.vk.sent_messages(VISITOR);
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    let stored = h.messages(dialog).pop().unwrap();
+    assert_eq!(stored["status"], "sent");
+    assert_eq!(stored["external_id"], sent[0].id.to_string());
 }
