@@ -268,3 +268,89 @@ fn a_reply_that_timed_out_after_reaching_telegram_is_not_sent_twice_and_the_rest
         .collect();
     assert_eq!(statuses, [json!("unknown"), json!("sent"), json!("sent")]);
 }
+
+fn config_for(db: &TestDb, storage: &TempDir, address: &str) -> Value {
+    test_config(
+        db,
+        storage,
+        PUBLIC_BASE_URL,
+        json!({"telegram": {"api_base": format!("http://{address}")}}),
+    )
+}
+
+#[test]
+fn replies_written_while_telegram_is_unreachable_all_arrive_in_order_once_it_is_back() {
+    let db = TestDb::create();
+    let storage = TempDir::new("storage");
+    let tg = FakeTelegram::start(TG_TOKEN);
+    let address = tg.base_url().trim_start_matches("http://").to_string();
+    let app = Crmchats::open(&config_for(&db, &storage, &address)).unwrap();
+    let channel = app
+        .call(
+            "channels.create",
+            &json!({"type": "telegram", "name": "Support bot", "token": TG_TOKEN,
+                    "settings": {"webhook_secret": TG_SECRET}}),
+        )
+        .unwrap()["channel"]["id"]
+        .as_i64()
+        .unwrap();
+    let chats = [9401, 9402, 9403];
+    for chat in chats {
+        let update = text_update(chat, "здравствуйте").to_string();
+        let (status, _) = post_webhook(&app, channel, tg_headers(), json!({}), update.as_bytes());
+        assert_eq!(status, 200);
+    }
+    let dialogs: HashMap<i64, i64> = db
+        .conn()
+        .query_map(
+            "SELECT v.external_id, d.id FROM app_crmchats_dialogs d \
+             JOIN app_crmchats_visitors v ON v.id = d.visitor_id",
+            |(chat, dialog): (String, i64)| (chat.parse::<i64>().unwrap(), dialog),
+        )
+        .unwrap()
+        .into_iter()
+        .collect();
+
+    // Telegram goes away: connections are refused, so nothing can have arrived. (The fake's
+    // listener closes once a last connection wakes it.)
+    drop(tg);
+    let _ = std::net::TcpStream::connect(&address);
+    let refused = (0..50).any(|_| {
+        std::thread::sleep(Duration::from_millis(20));
+        std::net::TcpStream::connect(&address).is_err()
+    });
+    assert!(refused, "the fake Telegram still listens on {address}");
+    // A PHP process that starts during the outage (no kept-alive connection to the old server).
+    let app = Crmchats::open(&config_for(&db, &storage, &address)).unwrap();
+    for round in 1..=3 {
+        for chat in chats {
+            let sent = send_text(&app, dialogs[&chat], &format!("{chat}: ответ {round}"));
+            assert_eq!(sent["status"], "queued", "{sent}");
+        }
+    }
+    // The first reply met the outage; the other chats' replies then waited without calling.
+    let head = |chat: i64| list_messages(&app, dialogs[&chat])[1]["error"]["code"].clone();
+    assert_eq!(head(9401), "provider_unavailable");
+    assert_eq!(head(9402), "channel_paused");
+    assert_eq!(head(9403), "channel_paused");
+
+    // It is back on the same address; the outbox sends everything, in order, once.
+    let tg = FakeTelegram::start_on(&address, TG_TOKEN).unwrap();
+    for _ in 0..3 {
+        if db.count("outbox") == 0 {
+            break;
+        }
+        flush_outbox(&app);
+    }
+    assert_eq!(db.count("outbox"), 0);
+    for chat in chats {
+        let expected: Vec<String> = (1..=3).map(|r| format!("{chat}: ответ {r}")).collect();
+        assert_eq!(delivered(&tg, chat), expected, "chat {chat}");
+        let statuses: Vec<Value> = list_messages(&app, dialogs[&chat])[1..]
+            .iter()
+            .map(|m| m["status"].clone())
+            .collect();
+        assert_eq!(statuses, vec![json!("sent"); 3]);
+    }
+    assert_eq!(tg.calls("sendMessage").len(), 9, "each reply once");
+}
