@@ -13,12 +13,14 @@ build:
 	$(CARGO) build --release --workspace
 
 # Everything CI checks: formatting, lints, the header drift test, Rust unit and integration
-# tests (real MariaDB, fake providers on 127.0.0.1), and the PHP suite through FFI.
+# tests (real MariaDB, fake providers on 127.0.0.1), the PHP suite through FFI and the browser
+# suite, then a short AFL++ run of both fuzz targets (15 s each; `make fuzz` runs the long one).
 test: setup lint
 	$(CARGO) build --workspace
 	@mkdir -p target
 	set -o pipefail; $(CARGO) test --workspace 2>&1 | tee target/test-output.log
 	@scripts/test-summary.sh target/test-output.log
+	FUZZ_SECONDS=15 scripts/fuzz.sh
 
 lint:
 	$(CARGO) fmt --all --check
