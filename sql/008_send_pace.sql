@@ -9,6 +9,7 @@ CREATE TABLE IF NOT EXISTS `{prefix}crmchats_send_pace` (
   `scope` VARCHAR(191) NOT NULL,
   `tat_ms` BIGINT NOT NULL,
   `paused_until_ms` BIGINT NOT NULL DEFAULT 0,
+  `paused_at_ms` BIGINT NOT NULL DEFAULT 0,
   `paused_reason` VARCHAR(500) NULL,
   PRIMARY KEY (`identity`, `channel_id`, `scope`),
   KEY `stale` (`identity`, `tat_ms`)

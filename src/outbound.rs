@@ -91,7 +91,18 @@ pub fn send_reply(rt: &Runtime, reply: Reply) -> Result<MessageId> {
         });
     }
 
+    let preview = if reply.text.is_empty() {
+        saved
+            .first()
+            .map(|f| format!("📎 {}", f.name))
+            .unwrap_or_default()
+    } else {
+        reply.text.clone()
+    };
     let mut tx = db.begin()?;
+    // The dialog's row is locked before the message gets its id, so replies to one dialog get
+    // ids in the order they commit: the outbox sends by id, and no earlier id can appear later.
+    tx.touch_dialog_outbound(dialog.id, &preview, Timestamp::now())?;
     let message_id = tx.insert_outbound_message(&crate::store::NewOutboundMessage {
         channel_id: channel.id,
         dialog_id: dialog.id,
@@ -117,15 +128,6 @@ pub fn send_reply(rt: &Runtime, reply: Reply) -> Result<MessageId> {
             },
         )?;
     }
-    let preview = if reply.text.is_empty() {
-        saved
-            .first()
-            .map(|f| format!("📎 {}", f.name))
-            .unwrap_or_default()
-    } else {
-        reply.text.clone()
-    };
-    tx.touch_dialog_outbound(dialog.id, &preview, Timestamp::now())?;
     let priority = match reply.author {
         Author::Operator(_) => PRIORITY_OPERATOR,
         Author::Auto(_) => PRIORITY_AUTO,
@@ -335,6 +337,9 @@ fn set_sent(
 /// MySQL's ER_DUP_ENTRY.
 const DUPLICATE_KEY: u16 = 1062;
 
+/// Longest text that rides as a file's caption; longer text goes as its own message first.
+pub(crate) const CAPTION_LIMIT: usize = 1024;
+
 /// One reply on its way: what `deliver` sends and where.
 pub(crate) struct Outgoing<'a> {
     pub(crate) channel: &'a Channel,
@@ -359,7 +364,6 @@ pub(crate) fn deliver(
         text,
         files,
     } = *out;
-    const CAPTION_LIMIT: usize = 1024;
     let caption_fits = !text.is_empty() && text.chars().count() <= CAPTION_LIMIT;
     let mut delivery = Delivery {
         first_id: None,

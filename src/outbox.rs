@@ -11,7 +11,7 @@ use mysql::PooledConn;
 
 use crate::error::{Error, Result};
 use crate::model::{Channel, ChannelId, DialogId, MessageId, MessageStatus, Visitor};
-use crate::outbound::{deliver, record_delivery, Delivery, Outgoing, SavedFile};
+use crate::outbound::{deliver, record_delivery, Delivery, Outgoing, SavedFile, CAPTION_LIMIT};
 use crate::providers::{Capabilities, ProviderError, SendLimits};
 use crate::runtime::Runtime;
 use crate::storage::StoredFile;
@@ -80,11 +80,12 @@ pub fn drain_dialog(
         if head.state != "pending" || head.next_attempt_at > now.max(Timestamp::now()) {
             return Ok(sent);
         }
-        if !db.claim_send(head.message_id, Timestamp::now())? {
+        let claim = Timestamp::now();
+        if !db.claim_send(head.message_id, claim)? {
             return Ok(sent);
         }
         drop(db);
-        match attempt(rt, &head, now)? {
+        match attempt(rt, &head, claim, now)? {
             Attempt::Finished => sent += 1,
             Attempt::Retrying | Attempt::Paused => return Ok(sent),
             Attempt::Paced(ms) => {
@@ -98,10 +99,11 @@ pub fn drain_dialog(
     }
 }
 
-/// The message's load on the messenger: calls its text parts and files take.
+/// The message's load on the messenger: (messages, calls) its text parts and files take. The
+/// text rides as the first file's caption when it fits (as `deliver` sends it).
 fn send_cost(text: &str, files: usize, max_text_chars: usize, calls_per_file: u32) -> (i64, i64) {
     let chars = text.chars().count();
-    let text_calls = if files > 0 || chars == 0 {
+    let text_calls = if chars == 0 || (files > 0 && chars <= CAPTION_LIMIT) {
         0
     } else {
         chars.div_ceil(max_text_chars.max(1))
@@ -145,22 +147,21 @@ struct Prepared {
     visitor: Visitor,
     files: Vec<SavedFile>,
     capabilities: Capabilities,
+    /// When the pace gave this send its turn (None for a deleted channel: no call is made).
+    reserved_at_ms: Option<i64>,
 }
 
 /// One claimed send: its turn under the channel's pace, then the messenger call, then the
 /// outcome recorded.
-fn attempt(rt: &Runtime, head: &OutboxHead, now: Timestamp) -> Result<Attempt> {
-    // Until the messenger is called, a failure (a lost connection, a lock timeout) gives the
-    // claim back, so the message is tried again instead of waiting to be declared unknown.
-    let prepared = match prepare(rt, head, now) {
+fn attempt(rt: &Runtime, head: &OutboxHead, claim: Timestamp, now: Timestamp) -> Result<Attempt> {
+    let prepared = match prepare(rt, head, claim, now) {
         Ok(Ok(prepared)) => prepared,
         Ok(Err(not_yet)) => return Ok(not_yet),
         Err(e) => {
-            if let Err(release) = rt
-                .store
-                .db()
-                .and_then(|mut db| db.release_claim(head.message_id, Timestamp::now()))
-            {
+            // Nothing reached the messenger: the claim is given back with the attempt counted,
+            // so a failure that keeps coming backs off and in the end gives up, instead of
+            // blocking the dialog or waiting to be declared unknown.
+            if let Err(release) = give_claim_back(rt, head, claim, &e) {
                 log::error!(
                     "message {}: giving the claim back: {release}",
                     head.message_id
@@ -172,10 +173,28 @@ fn attempt(rt: &Runtime, head: &OutboxHead, now: Timestamp) -> Result<Attempt> {
     call_and_record(rt, head, now, prepared)
 }
 
+fn give_claim_back(rt: &Runtime, head: &OutboxHead, claim: Timestamp, e: &Error) -> Result<()> {
+    let mut db = rt.store.db()?;
+    let attempts = head.attempts + 1;
+    if attempts < MAX_ATTEMPTS {
+        let next = Timestamp(Timestamp::now().millis() + backoff_ms(attempts, None));
+        db.retry_claim(head.message_id, claim, next, &e.to_string())?;
+    } else if db.finish_claim(head.message_id, claim)? {
+        db.set_message_failed(
+            head.message_id,
+            e.code(),
+            &format!("gave up after {attempts} attempts: {e}"),
+            None,
+        )?;
+    }
+    Ok(())
+}
+
 /// Loads the message and takes its turn under the channel's pace (or says when to come back).
 fn prepare(
     rt: &Runtime,
     head: &OutboxHead,
+    claim: Timestamp,
     now: Timestamp,
 ) -> Result<std::result::Result<Prepared, Attempt>> {
     let mut db = rt.store.db()?;
@@ -199,6 +218,7 @@ fn prepare(
         .collect();
 
     let capabilities = rt.provider(&channel)?.capabilities();
+    let mut reserved_at = None;
     if channel.active {
         let limits = capabilities.send_limits;
         let (messages, calls) = send_cost(
@@ -209,19 +229,21 @@ fn prepare(
         );
         // An operator's fresh reply may use the burst; automatic messages and retries keep to
         // the steady pace, so they never take the room a live reply needs.
-        let live = head.priority == 0 && head.attempts == 0;
+        // A dialog whose operator waits on a fresh reply counts as live even when an automatic
+        // message or a retry is ahead of it, so the reply is not held back behind them.
+        let live = (head.priority == 0 && head.attempts == 0) || head.live_behind;
         let requests = pace_requests(&limits, &visitor.external_id, messages, calls);
         db.ensure_pace_rows(channel.id, &requests)?;
         let answer = reserve_with_retry(&mut db, channel.id, &requests, live, now)?;
         match answer {
-            PaceAnswer::Go => {}
+            PaceAnswer::Go { at_ms } => reserved_at = Some(at_ms),
             PaceAnswer::Wait(ms) => {
-                db.release_claim(message.id, Timestamp(Timestamp::now().millis() + ms))?;
+                db.release_claim(message.id, claim, Timestamp(Timestamp::now().millis() + ms))?;
                 return Ok(Err(Attempt::Paced(ms)));
             }
             PaceAnswer::Paused { until_ms, reason } => {
                 let until = Timestamp(until_ms);
-                db.release_claim(message.id, until)?;
+                db.release_claim(message.id, claim, until)?;
                 db.set_message_waiting(
                     message.id,
                     "channel_paused",
@@ -241,6 +263,7 @@ fn prepare(
         visitor,
         files,
         capabilities,
+        reserved_at_ms: reserved_at,
     }))
 }
 
@@ -286,6 +309,7 @@ fn call_and_record(
         visitor,
         files,
         capabilities,
+        reserved_at_ms,
     } = prepared;
 
     let delivery = if channel.active {
@@ -311,25 +335,66 @@ fn call_and_record(
         )))
     };
 
-    let mut db = rt.store.db()?;
     let real_now = Timestamp::now().millis();
-    match &delivery.error {
-        None => db.end_channel_pause(channel.id, real_now)?,
-        // The messenger is down, slow, or asks us to slow down: the channel's other sends
-        // wait in the outbox instead of each running into it.
-        Some(e) if e.is_temporary() => {
+    // The messenger is down, slow, or asks us to slow down: the channel's other sends wait in
+    // the outbox instead of each running into it. Set after the outcome is recorded.
+    let pause = delivery
+        .error
+        .as_ref()
+        .filter(|e| e.is_temporary())
+        .map(|e| {
             let pause_ms = match e {
                 ProviderError::RateLimited { .. } => backoff_ms(1, e.retry_after().or(Some(5))),
                 _ => backoff_ms(head.attempts, None).min(MAX_OUTAGE_PAUSE_MS),
             };
-            db.pause_channel(channel.id, real_now + pause_ms, &e.to_string())?;
-        }
-        Some(_) => {}
+            (real_now + pause_ms, e.to_string())
+        });
+    let outcome = record_outcome(
+        rt,
+        head,
+        now,
+        &capabilities,
+        &channel,
+        &message,
+        &visitor,
+        delivery,
+    );
+    let paced = rt
+        .store
+        .db()
+        .and_then(|mut db| match (&pause, reserved_at_ms) {
+            (Some((until_ms, why)), _) => db.pause_channel(channel.id, *until_ms, why),
+            (None, Some(at_ms)) => db.end_channel_pause(channel.id, at_ms),
+            (None, None) => Ok(()),
+        });
+    if let Err(e) = paced {
+        log::error!("channel {}: updating its pause: {e}", channel.id);
     }
+    outcome
+}
+
+/// Stores what the messenger call came to: sent, retried later, unknown or failed.
+#[allow(clippy::too_many_arguments)]
+fn record_outcome(
+    rt: &Runtime,
+    head: &OutboxHead,
+    now: Timestamp,
+    capabilities: &Capabilities,
+    channel: &Channel,
+    message: &MessageRow,
+    visitor: &Visitor,
+    delivery: Delivery,
+) -> Result<Attempt> {
+    let mut db = rt.store.db()?;
+    let real_now = Timestamp::now().millis();
     if let (None, Some(e)) = (&delivery.first_id, &delivery.error) {
+        let age = now.millis() - head.created_at.millis();
+        let retry = e.is_temporary() && head.attempts < MAX_ATTEMPTS && age < GIVE_UP_AFTER_MS;
         // The call may have reached the messenger: a messenger that drops repeated keys is
-        // asked again; for the others the operator decides, so the visitor never gets it twice.
-        if matches!(e, ProviderError::Uncertain(_)) && !capabilities.idempotent_sends {
+        // asked again (while tries are left); for the others the operator decides, so the
+        // visitor never gets it twice.
+        let uncertain = matches!(e, ProviderError::Uncertain(_));
+        if uncertain && !(capabilities.idempotent_sends && retry) {
             let why = format!(
                 "{e}. It may have reached the visitor: check with them, then resend if needed"
             );
@@ -339,8 +404,7 @@ fn call_and_record(
                 .mark_channel_error(channel.id, Timestamp::now(), &e.to_string())?;
             return Ok(Attempt::Finished);
         }
-        let age = now.millis() - head.created_at.millis();
-        if e.is_temporary() && head.attempts < MAX_ATTEMPTS && age < GIVE_UP_AFTER_MS {
+        if retry {
             let next = Timestamp(real_now + backoff_ms(head.attempts, e.retry_after()));
             let why = e.to_string();
             db.retry_send_at(message.id, next, &why)?;
@@ -366,7 +430,7 @@ fn call_and_record(
         other => other,
     };
     drop(db);
-    record_delivery(rt, &channel, message.id, visitor.id, &delivery)?;
+    record_delivery(rt, channel, message.id, visitor.id, &delivery)?;
     rt.store.db()?.finish_send(message.id)?;
     Ok(Attempt::Finished)
 }
@@ -384,20 +448,30 @@ pub fn run(rt: &Runtime, now: Timestamp) -> Result<Value> {
             "the sending process stopped during the messenger call: check with the visitor whether it arrived, then resend if needed",
         )?;
     }
-    db.prune_send_pace(Timestamp::now().millis() - PACE_MEMORY_MS)?;
+    if let Err(e) = db.prune_send_pace(Timestamp::now().millis() - PACE_MEMORY_MS) {
+        log::warn!("pruning the send pace: {e}");
+    }
     let dialogs = db.due_dialogs(now, 100)?;
     drop(db);
     let mut sent = 0;
     let mut left = 0;
+    let mut errors = 0;
     for dialog_id in dialogs {
         let remaining = TICK_SEND_BUDGET.saturating_sub(started.elapsed());
         if remaining.is_zero() {
             left += 1;
             continue;
         }
-        sent += drain_dialog(rt, dialog_id, now, TICK_PACE_WAIT.min(remaining))?;
+        // One dialog's trouble does not hold up the others.
+        match drain_dialog(rt, dialog_id, now, TICK_PACE_WAIT.min(remaining)) {
+            Ok(n) => sent += n,
+            Err(e) => {
+                errors += 1;
+                log::error!("dialog {dialog_id}: sending from the outbox: {e}");
+            }
+        }
     }
-    Ok(json!({"sent": sent, "unknown": abandoned.len(), "dialogs_left": left}))
+    Ok(json!({"sent": sent, "unknown": abandoned.len(), "dialogs_left": left, "errors": errors}))
 }
 
 /// Queues a failed or unknown reply again, at once (the console's Resend).
@@ -440,6 +514,20 @@ pub fn resend(rt: &Runtime, message_id: MessageId) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_message_costs_its_text_parts_and_files() {
+        // A short text: one message, one call.
+        assert_eq!(send_cost("привет", 0, 4096, 3), (1, 1));
+        // 9000 characters go in three parts.
+        assert_eq!(send_cost(&"я".repeat(9000), 0, 4096, 1), (3, 3));
+        // A caption rides with the first file; a VK file costs three calls.
+        assert_eq!(send_cost("подпись", 2, 4096, 3), (2, 6));
+        // A text too long for a caption goes first, on its own.
+        assert_eq!(send_cost(&"я".repeat(2000), 1, 4096, 1), (2, 2));
+        // Nothing at all still takes a turn.
+        assert_eq!(send_cost("", 0, 4096, 1), (1, 1));
+    }
 
     #[test]
     fn backoff_doubles_to_a_cap_and_follows_retry_after() {

@@ -846,7 +846,11 @@ fn a_send_that_timed_out_is_asked_again_with_the_same_random_id_and_arrives_once
     let first = h.send(dialog, "Доставлено один раз");
     assert_eq!(first["status"], "queued", "{first}");
     assert!(is_temporary(first["error"]["code"].as_str().unwrap()));
-    std::thread::sleep(Duration::from_millis(1600));
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while h.vk.sent_messages(VISITOR).is_empty() {
+        assert!(std::time::Instant::now() < deadline, "VK never took it");
+        std::thread::sleep(Duration::from_millis(50));
+    }
     assert_eq!(h.vk.sent_messages(VISITOR).len(), 1, "it did arrive");
 
     // Retried with the same random_id: VK answers with the first message, nothing new.

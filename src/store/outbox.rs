@@ -16,6 +16,8 @@ pub struct OutboxHead {
     /// 0 = an operator's reply, 1 = automatic.
     pub priority: i64,
     pub attempts: i64,
+    /// An operator's fresh reply waits further down the dialog.
+    pub live_behind: bool,
     pub next_attempt_at: Timestamp,
     pub created_at: Timestamp,
 }
@@ -54,8 +56,11 @@ impl<Q: Queryable> Db<'_, Q> {
     /// The dialog's earliest pending or in-flight row.
     pub fn outbox_head(&mut self, dialog_id: DialogId) -> StoreResult<Option<OutboxHead>> {
         let sql = self.t.sql(
-            "SELECT message_id, state, priority, attempts, next_attempt_at, created_at FROM {outbox} \
-             WHERE dialog_id = ? AND state IN ('pending', 'in_flight') ORDER BY message_id LIMIT 1",
+            "SELECT o.message_id, o.state, o.priority, o.attempts, o.next_attempt_at, o.created_at, \
+             EXISTS (SELECT 1 FROM {outbox} l WHERE l.dialog_id = o.dialog_id AND l.state = 'pending' \
+             AND l.priority = 0 AND l.attempts = 0 AND l.message_id > o.message_id) AS live_behind \
+             FROM {outbox} o WHERE o.dialog_id = ? AND o.state IN ('pending', 'in_flight') \
+             ORDER BY o.message_id LIMIT 1",
         );
         let row: Option<Row> = self.q.exec_first(sql, (dialog_id,))?;
         Ok(row.map(|mut r| OutboxHead {
@@ -63,6 +68,7 @@ impl<Q: Queryable> Db<'_, Q> {
             state: r.col("state").unwrap_or_default(),
             priority: r.col("priority").unwrap_or(1),
             attempts: r.col("attempts").unwrap_or_default(),
+            live_behind: r.col::<i64>("live_behind").unwrap_or(0) != 0,
             next_attempt_at: r.col("next_attempt_at").unwrap_or(Timestamp(0)),
             created_at: r.col("created_at").unwrap_or(Timestamp(0)),
         }))
@@ -99,15 +105,46 @@ impl<Q: Queryable> Db<'_, Q> {
         Ok(())
     }
 
-    /// A claimed row that may not be sent yet (the channel's pace or pause): back to pending,
-    /// due at `next`, the claim's attempt not counted.
-    pub fn release_claim(&mut self, message_id: MessageId, next: Timestamp) -> StoreResult<()> {
+    /// Our claim (taken at `claim`) on a row that may not be sent yet (the channel's pace or
+    /// pause): back to pending, due at `next`, the claim's attempt not counted. Another
+    /// process's later claim is never touched.
+    pub fn release_claim(
+        &mut self,
+        message_id: MessageId,
+        claim: Timestamp,
+        next: Timestamp,
+    ) -> StoreResult<()> {
         let sql = self.t.sql(
             "UPDATE {outbox} SET state = 'pending', next_attempt_at = ?, claimed_at = NULL, \
-             attempts = GREATEST(attempts - 1, 0) WHERE message_id = ? AND state = 'in_flight'",
+             attempts = GREATEST(attempts - 1, 0) WHERE message_id = ? AND state = 'in_flight' AND claimed_at = ?",
         );
-        self.q.exec_drop(sql, (next, message_id))?;
+        self.q.exec_drop(sql, (next, message_id, claim))?;
         Ok(())
+    }
+
+    /// Our claim on a row whose preparation failed before any messenger call: back to pending
+    /// at `next`, the attempt counted.
+    pub fn retry_claim(
+        &mut self,
+        message_id: MessageId,
+        claim: Timestamp,
+        next: Timestamp,
+        error: &str,
+    ) -> StoreResult<()> {
+        let sql = self.t.sql(
+            "UPDATE {outbox} SET state = 'pending', next_attempt_at = ?, claimed_at = NULL, last_error = ? \
+             WHERE message_id = ? AND state = 'in_flight' AND claimed_at = ?",
+        );
+        self.q.exec_drop(sql, (next, error, message_id, claim))?;
+        Ok(())
+    }
+
+    /// Our claim ends the row (given up); false when the claim was not ours any more.
+    pub fn finish_claim(&mut self, message_id: MessageId, claim: Timestamp) -> StoreResult<bool> {
+        let sql = self.t.sql(
+            "DELETE FROM {outbox} WHERE message_id = ? AND state = 'in_flight' AND claimed_at = ?",
+        );
+        Ok(exec_write(&mut self.q, &sql, (message_id, claim))?.0 > 0)
     }
 
     /// A send whose outcome is not known (it timed out after reaching the messenger): kept as

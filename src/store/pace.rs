@@ -38,8 +38,8 @@ pub struct PaceRequest {
 /// What a reservation came to.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum PaceAnswer {
-    /// Reserved: send now.
-    Go,
+    /// Reserved at `at_ms` (the database's clock): send now.
+    Go { at_ms: i64 },
     /// Too early by this many milliseconds; nothing was reserved.
     Wait(i64),
     /// The channel is paused (the messenger asked us to slow down, or is down) until then.
@@ -82,8 +82,10 @@ impl<Q: Queryable> Db<'_, Q> {
         channel_id: ChannelId,
         limits: &[PaceRequest],
     ) -> StoreResult<()> {
+        // A new row starts at the database's now, so a prune cannot take it before it is used.
         let insert = self.t.sql(
-            "INSERT IGNORE INTO {send_pace} (identity, channel_id, scope, tat_ms) VALUES (?, ?, ?, 0)",
+            "INSERT IGNORE INTO {send_pace} (identity, channel_id, scope, tat_ms) \
+             VALUES (?, ?, ?, CAST(UNIX_TIMESTAMP(NOW(3)) * 1000 AS SIGNED))",
         );
         for limit in limits {
             self.q
@@ -95,8 +97,9 @@ impl<Q: Queryable> Db<'_, Q> {
     /// Reserves one send on `channel_id` under every limit at once; call it inside a transaction
     /// (the rows stay locked until it ends), after `ensure_pace_rows`. Nothing is reserved unless
     /// everything fits.
-    /// The pace runs on the wall clock (`now_ms`); a pause is over once `clock_ms` passes it
-    /// (`tick` may be told it is later than it is, and then a pause has ended).
+    /// The pace runs on the database's clock, shared by every host (`now_ms` when it cannot be
+    /// read); a pause is over once `clock_ms` passes it (`tick` may be told it is later than it
+    /// is, and then a pause has ended).
     pub fn reserve_send(
         &mut self,
         channel_id: ChannelId,
@@ -108,7 +111,8 @@ impl<Q: Queryable> Db<'_, Q> {
         let keys: Vec<String> = limits.iter().map(|l| l.scope.key()).collect();
         let placeholders = vec!["?"; keys.len().max(1)].join(", ");
         let select = self.t.sql(&format!(
-            "SELECT scope, tat_ms, paused_until_ms, paused_reason FROM {{send_pace}} \
+            "SELECT scope, tat_ms, paused_until_ms, paused_reason, \
+             CAST(UNIX_TIMESTAMP(NOW(3)) * 1000 AS SIGNED) AS db_now FROM {{send_pace}} \
              WHERE identity = ? AND channel_id = ? AND scope IN ({placeholders}) ORDER BY scope FOR UPDATE"
         ));
         let mut params: Vec<mysql::Value> = vec![self.identity.into(), channel_id.into()];
@@ -117,6 +121,11 @@ impl<Q: Queryable> Db<'_, Q> {
             params.push("".into());
         }
         let rows: Vec<Row> = self.q.exec(select, params)?;
+        let now_ms = rows
+            .first()
+            .and_then(|r| r.get_opt::<i64, _>("db_now"))
+            .and_then(Result::ok)
+            .unwrap_or(now_ms);
         let rows: Vec<PaceRow> = rows
             .into_iter()
             .map(|mut r| PaceRow {
@@ -138,6 +147,10 @@ impl<Q: Queryable> Db<'_, Q> {
                 reason: paused.paused_reason.clone(),
             });
         }
+        // A row pruned since `ensure_pace_rows`: come back at once, it is made again.
+        if rows.len() < keys.len() {
+            return Ok(PaceAnswer::Wait(1));
+        }
         let mut wait = 0;
         let mut updates = Vec::with_capacity(limits.len());
         for (limit, key) in limits.iter().zip(&keys) {
@@ -156,7 +169,7 @@ impl<Q: Queryable> Db<'_, Q> {
             self.q
                 .exec_drop(&update, (next_tat, self.identity, channel_id, key.as_str()))?;
         }
-        Ok(PaceAnswer::Go)
+        Ok(PaceAnswer::Go { at_ms: now_ms })
     }
 
     /// Holds every send of the channel until `until_ms` (never shortens a longer pause).
@@ -167,9 +180,10 @@ impl<Q: Queryable> Db<'_, Q> {
         reason: &str,
     ) -> StoreResult<()> {
         let sql = self.t.sql(
-            "INSERT INTO {send_pace} (identity, channel_id, scope, tat_ms, paused_until_ms, paused_reason) \
-             VALUES (?, ?, '', 0, ?, ?) ON DUPLICATE KEY UPDATE \
+            "INSERT INTO {send_pace} (identity, channel_id, scope, tat_ms, paused_until_ms, paused_at_ms, paused_reason) \
+             VALUES (?, ?, '', 0, ?, CAST(UNIX_TIMESTAMP(NOW(3)) * 1000 AS SIGNED), ?) ON DUPLICATE KEY UPDATE \
              paused_reason = IF(VALUES(paused_until_ms) > paused_until_ms, VALUES(paused_reason), paused_reason), \
+             paused_at_ms = IF(VALUES(paused_until_ms) > paused_until_ms, VALUES(paused_at_ms), paused_at_ms), \
              paused_until_ms = GREATEST(paused_until_ms, VALUES(paused_until_ms))",
         );
         let reason: String = reason.chars().take(500).collect();
@@ -178,13 +192,20 @@ impl<Q: Queryable> Db<'_, Q> {
         Ok(())
     }
 
-    /// A send went through: whatever pause was set is over.
-    pub fn end_channel_pause(&mut self, channel_id: ChannelId, now_ms: i64) -> StoreResult<()> {
+    /// A send reserved at `reserved_at_ms` went through. A pause set before that reservation is
+    /// over (the reservation could pass it only because the caller's clock said so); one set
+    /// after it, by another process's failure, stands.
+    pub fn end_channel_pause(
+        &mut self,
+        channel_id: ChannelId,
+        reserved_at_ms: i64,
+    ) -> StoreResult<()> {
         let sql = self.t.sql(
             "UPDATE {send_pace} SET paused_until_ms = 0, paused_reason = NULL \
-             WHERE identity = ? AND channel_id = ? AND scope = '' AND paused_until_ms > ?",
+             WHERE identity = ? AND channel_id = ? AND scope = '' AND paused_until_ms > 0 AND paused_at_ms < ?",
         );
-        self.q.exec_drop(sql, (self.identity, channel_id, now_ms))?;
+        self.q
+            .exec_drop(sql, (self.identity, channel_id, reserved_at_ms))?;
         Ok(())
     }
 

@@ -106,7 +106,8 @@ pub struct FloodLimits {
     /// Sends one chat may get at once before the per-chat interval applies.
     pub per_chat_burst: u32,
     pub per_chat_interval: Duration,
-    /// Slack for network jitter: a send this much early on the chat's pace still passes.
+    /// Slack for network and scheduling jitter: a send this much early on the chat's pace still
+    /// passes, and the per-bot count looks at the last second less this.
     pub jitter: Duration,
     /// What the 429 tells the bot to wait, in seconds.
     pub retry_after_secs: u64,
@@ -117,7 +118,7 @@ impl FloodLimits {
         per_bot_per_second: 30,
         per_chat_burst: 3,
         per_chat_interval: Duration::from_secs(1),
-        jitter: Duration::from_millis(150),
+        jitter: Duration::from_millis(250),
         retry_after_secs: 1,
     };
 }
@@ -147,7 +148,7 @@ impl Flood {
             self.accepted.push(AcceptedSend { chat_id, at: now });
             return true;
         };
-        let window_start = now.checked_sub(Duration::from_secs(1));
+        let window_start = now.checked_sub(Duration::from_secs(1).saturating_sub(limits.jitter));
         let in_window = self
             .accepted
             .iter()
