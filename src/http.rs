@@ -51,9 +51,15 @@ fn build_agent(timeout: Duration, proxy: Option<&str>) -> Result<Agent> {
         Some(p) => Some(Proxy::new(p).map_err(|e| Error::invalid("settings.proxy", e))?),
         None => None,
     };
+    // The phases before the request is fully sent end strictly before the whole call does, so
+    // a stall there is reported as such: a send that never left is retried, while one that
+    // timed out waiting for the answer may have reached the messenger (see ProviderError).
+    let before_sending = (timeout / 2).min(Duration::from_secs(10));
     let config = Agent::config_builder()
         .timeout_global(Some(timeout))
-        .timeout_connect(Some(timeout.min(Duration::from_secs(10))))
+        .timeout_resolve(Some(before_sending))
+        .timeout_connect(Some(before_sending))
+        .timeout_send_request(Some(before_sending))
         .http_status_as_error(false)
         .proxy(proxy)
         .user_agent("crmchats")

@@ -291,6 +291,7 @@ fn request_never_left(e: &ureq::Error) -> bool {
             ErrorKind::ConnectionRefused
                 | ErrorKind::AddrNotAvailable
                 | ErrorKind::NetworkUnreachable
+                | ErrorKind::NetworkDown
                 | ErrorKind::HostUnreachable
                 | ErrorKind::NotConnected
         ),
