@@ -26,6 +26,7 @@ pub mod runtime;
 pub mod settings;
 pub mod storage;
 pub mod store;
+pub mod stream;
 pub mod team;
 pub mod time;
 pub mod widget;

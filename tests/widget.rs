@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use base64::Engine;
 use common::*;
+use mysql::prelude::Queryable;
 use serde_json::{json, Value};
 
 struct Site {
@@ -260,4 +261,48 @@ fn a_poll_shows_an_operator_only_what_they_may_see_and_times_out_empty() {
         )
         .unwrap_err();
     assert_eq!(err.code(), "invalid_argument");
+}
+
+#[test]
+fn a_message_that_commits_after_a_later_one_was_shown_still_reaches_the_console() {
+    let site = Site::new();
+    let token = site.start();
+    site.write(&token, "первое");
+    let cursor = site.cursor(ADMIN);
+
+    // A slow transaction takes the next message id and commits only later…
+    let mut slow = site.h.db.conn();
+    let (dialog, status): (i64, String) = slow
+        .query_first("SELECT dialog_id, status FROM app_crmchats_messages ORDER BY id LIMIT 1")
+        .unwrap()
+        .unwrap();
+    slow.query_drop("START TRANSACTION").unwrap();
+    slow.exec_drop(
+        "INSERT INTO app_crmchats_messages (identity, channel_id, dialog_id, direction, author_type, text, status, created_at) \
+         VALUES (1, ?, ?, 'in', 'visitor', 'опоздавшее', ?, NOW(3))",
+        (site.channel, dialog, status),
+    )
+    .unwrap();
+    // …while the visitor's next message, with a higher id, is stored and shown at once.
+    site.write(&token, "второе");
+    let first = site.poll(ADMIN, &cursor, 0);
+    let texts = |polled: &Value| -> Vec<String> {
+        polled["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["text"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(texts(&first), ["второе"]);
+    let cursor = first["cursor"].as_str().unwrap().to_string();
+    assert!(cursor.contains(".m"), "the missing id is kept: {cursor}");
+
+    slow.query_drop("COMMIT").unwrap();
+    let second = site.poll(ADMIN, &cursor, 2000);
+    assert_eq!(texts(&second), ["опоздавшее"], "{second}");
+    let cursor = second["cursor"].as_str().unwrap().to_string();
+    assert!(!cursor.contains(".m"), "{cursor}");
+    let third = site.poll(ADMIN, &cursor, 300);
+    assert!(texts(&third).is_empty(), "shown once: {third}");
 }

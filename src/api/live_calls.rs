@@ -13,8 +13,10 @@ use crate::error::{Error, Result};
 use crate::model::{MessageId, OperatorId};
 use mysql::PooledConn;
 
-use crate::store::{AttachmentRow, Db, EventRow, MessageRow, Viewer};
+use crate::store::{AttachmentRow, Db, EventRow, IdSet, MessageRow, Viewer};
+use crate::stream::{Stream, StreamCursor, MAX_GAP_SCAN};
 use crate::team;
+use crate::time::Timestamp;
 use crate::widget::{self, Upload};
 
 /// Longest a poll waits: below PHP's and proxies' usual timeouts.
@@ -75,11 +77,31 @@ struct WidgetAttachmentJson {
     attachment_id: i64,
 }
 
-/// `<last message id>.<last event id>`: where a console's stream stands.
-fn parse_cursor(cursor: &str) -> Result<(i64, i64)> {
-    let bad = || Error::invalid("cursor", "is not a cursor events.poll returned");
-    let (m, e) = cursor.split_once('.').ok_or_else(bad)?;
-    Ok((m.parse().map_err(|_| bad())?, e.parse().map_err(|_| bad())?))
+/// Gaps below the cursor that have since been filled (their rows committed).
+fn late_ids(db: &mut Db<PooledConn>, cursor: &StreamCursor, stream: Stream) -> Result<Vec<i64>> {
+    let gaps = cursor.gaps(stream);
+    if gaps.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(db.existing_ids(stream, IdSet::Only(&gaps))?)
+}
+
+/// Moves the cursor up to `upto`, noting the ids below it that do not exist yet.
+fn advance(
+    db: &mut Db<PooledConn>,
+    cursor: &mut StreamCursor,
+    stream: Stream,
+    upto: i64,
+    now_secs: i64,
+) -> Result<()> {
+    let from = cursor.top(stream);
+    let present = if upto > from && upto - from <= MAX_GAP_SCAN {
+        db.existing_ids(stream, IdSet::Range { after: from, upto })?
+    } else {
+        Vec::new()
+    };
+    cursor.advance(stream, upto, &present, now_secs);
+    Ok(())
 }
 
 fn wait_limit(timeout_ms: Option<u64>) -> Duration {
@@ -99,7 +121,8 @@ impl Crmchats {
     }
 
     /// New messages and history events an operator may see since `cursor`; waits up to
-    /// `timeout_ms` (≤ 25 s) for the first. Without a cursor: the current one, at once.
+    /// `timeout_ms` (≤ 25 s) for the first. Without a cursor: the current one, at once. Rows
+    /// that commit after higher ids were shown still come (see `crate::stream`).
     fn events_poll(&self, params: &Value) -> Result<Value> {
         let p: PollJson = parse("events.poll", params)?;
         let mut db = self.rt.store.db()?;
@@ -107,38 +130,67 @@ impl Crmchats {
         let Some(cursor) = p.cursor.as_deref().filter(|c| !c.is_empty()) else {
             let (m, e) = db.latest_ids()?;
             return Ok(
-                json!({"cursor": format!("{m}.{e}"), "messages": [], "events": [], "dialog_ids": []}),
+                json!({"cursor": StreamCursor::new(m, e).to_string(), "messages": [], "events": [], "dialog_ids": []}),
             );
         };
-        let (mut after_m, mut after_e) = parse_cursor(cursor)?;
+        let mut cursor = StreamCursor::parse(cursor)?;
+        let viewer = Viewer {
+            id: actor.id(),
+            is_admin: actor.is_admin(),
+            is_operator: actor.is_operator,
+        };
         let deadline = Instant::now() + wait_limit(p.timeout_ms);
         loop {
+            let now_secs = Timestamp::now().millis() / 1000;
+            cursor.expire(now_secs);
             let (top_m, top_e) = db.latest_ids()?;
-            if top_m > after_m || top_e > after_e {
-                let viewer = Viewer {
-                    id: actor.id(),
-                    is_admin: actor.is_admin(),
-                    is_operator: actor.is_operator,
-                };
-                let messages = db.messages_for_operator(after_m, top_m, viewer, POLL_LIMIT)?;
-                let events = db.events_for_operator(after_e, top_e, viewer, POLL_LIMIT)?;
+            let late_m = late_ids(&mut db, &cursor, Stream::Messages)?;
+            let late_e = late_ids(&mut db, &cursor, Stream::Events)?;
+            let moved = top_m > cursor.messages || top_e > cursor.events;
+            if moved || !late_m.is_empty() || !late_e.is_empty() {
+                let mut messages =
+                    db.messages_for_operator(IdSet::Only(&late_m), viewer, POLL_LIMIT)?;
+                let mut events =
+                    db.events_for_operator(IdSet::Only(&late_e), viewer, POLL_LIMIT)?;
+                cursor.filled(Stream::Messages, &late_m);
+                cursor.filled(Stream::Events, &late_e);
+                let fresh_m = db.messages_for_operator(
+                    IdSet::Range {
+                        after: cursor.messages,
+                        upto: top_m,
+                    },
+                    viewer,
+                    POLL_LIMIT,
+                )?;
+                let fresh_e = db.events_for_operator(
+                    IdSet::Range {
+                        after: cursor.events,
+                        upto: top_e,
+                    },
+                    viewer,
+                    POLL_LIMIT,
+                )?;
                 // A full page stops the cursor at its last row, so the rest comes next time.
-                after_m = match messages.last() {
-                    Some(last) if messages.len() == POLL_LIMIT => last.id,
+                let upto_m = match fresh_m.last() {
+                    Some(last) if fresh_m.len() == POLL_LIMIT => last.id,
                     _ => top_m,
                 };
-                after_e = match events.last() {
-                    Some(last) if events.len() == POLL_LIMIT => last.id,
+                let upto_e = match fresh_e.last() {
+                    Some(last) if fresh_e.len() == POLL_LIMIT => last.id,
                     _ => top_e,
                 };
+                advance(&mut db, &mut cursor, Stream::Messages, upto_m, now_secs)?;
+                advance(&mut db, &mut cursor, Stream::Events, upto_e, now_secs)?;
+                messages.extend(fresh_m);
+                events.extend(fresh_e);
                 if !messages.is_empty() || !events.is_empty() {
-                    return self.poll_answer(&mut db, (after_m, after_e), &messages, &events);
+                    return self.poll_answer(&mut db, &cursor, &messages, &events);
                 }
                 // Only changes this operator may not see: keep waiting from the new position.
             }
             if Instant::now() >= deadline {
                 return Ok(
-                    json!({"cursor": format!("{after_m}.{after_e}"), "messages": [], "events": [], "dialog_ids": []}),
+                    json!({"cursor": cursor.to_string(), "messages": [], "events": [], "dialog_ids": []}),
                 );
             }
             std::thread::sleep(POLL_STEP);
@@ -148,7 +200,7 @@ impl Crmchats {
     fn poll_answer(
         &self,
         db: &mut Db<PooledConn>,
-        cursor: (i64, i64),
+        cursor: &StreamCursor,
         messages: &[MessageRow],
         events: &[EventRow],
     ) -> Result<Value> {
@@ -173,7 +225,7 @@ impl Crmchats {
             })
             .collect();
         Ok(json!({
-            "cursor": format!("{}.{}", cursor.0, cursor.1),
+            "cursor": cursor.to_string(),
             "messages": messages,
             "events": events,
             "dialog_ids": dialog_ids,

@@ -27,7 +27,7 @@ pub use migrate::split_statements;
 pub use outbox::OutboxHead;
 pub use pace::{PaceAnswer, PaceRequest, PaceScope};
 pub use productivity::{boolean_query, CannedReply, MessageSearch};
-pub use realtime::Viewer;
+pub use realtime::{IdSet, Viewer};
 pub use reports::{ReportDialog, ReportScope};
 pub use team::{DialogState, OperatorRow, Presence};
 
