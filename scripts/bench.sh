@@ -5,6 +5,7 @@
 #   (b) list_dialogs p50/p99 at 10k and 100k seeded dialogs (EXPLAIN/ANALYZE when the target is missed)
 #   (c) init: first in a fresh process, repeated with the same configuration, first on an empty database
 #   (d) reports.summary over a month at 1 000 000 dialogs vs COUNT of the same month (BENCH_REPORT_DIALOGS)
+#   (e) the outbox's send pace: one reservation vs a one-SELECT transaction, 1 and 8 threads on one channel
 #   and the database round trips of single calls, counted by a loopback MySQL proxy (examples/bench_sqlcount.rs).
 #
 # The run creates its own databases (crmchats_bench_<run>_*) and fake Telegram and removes them on exit.
@@ -237,4 +238,14 @@ say "reports: seeding $REPORT_DIALOGS dialogs, then reports.summary over one mon
   echo
   echo "(d) reports.summary, one month of a year of dialogs (Rust facade, no PHP)"
   target/release/examples/bench_reports --mysql "$BENCH_MYSQL" --dialogs "$REPORT_DIALOGS"
+} | tee -a bench/last-run.txt
+
+# --- (e) send pace ----------------------------------------------------------------------------------
+# One outbox pace reservation per send (channel and chat rows, one transaction), against a floor of
+# a one-SELECT transaction, from 1 and 8 threads on one channel (examples/bench_pace.rs).
+say "pace: reservations against the transaction floor"
+"${CARGO:-cargo}" build --release --quiet --example bench_pace
+{
+  echo
+  target/release/examples/bench_pace --mysql "$BENCH_MYSQL"
 } | tee -a bench/last-run.txt

@@ -57,6 +57,9 @@ struct PaceRow {
 /// `use_burst`: an operator's fresh reply may use the burst; everything else only goes when the
 /// limit is idle, so it never takes the room a live reply needs.
 fn fit(tat_ms: i64, now_ms: i64, r: &PaceRequest, use_burst: bool) -> (i64, i64) {
+    if r.interval_ms <= 0 {
+        return (0, tat_ms.max(now_ms));
+    }
     let cost_ms = r.interval_ms.saturating_mul(r.cost.max(1));
     let next_tat = tat_ms.max(now_ms).saturating_add(cost_ms);
     let allowance = if use_burst {
@@ -83,14 +86,25 @@ impl<Q: Queryable> Db<'_, Q> {
         limits: &[PaceRequest],
     ) -> StoreResult<()> {
         // A new row starts at the database's now, so a prune cannot take it before it is used.
-        let insert = self.t.sql(
-            "INSERT IGNORE INTO {send_pace} (identity, channel_id, scope, tat_ms) \
-             VALUES (?, ?, ?, CAST(UNIX_TIMESTAMP(NOW(3)) * 1000 AS SIGNED))",
-        );
-        for limit in limits {
-            self.q
-                .exec_drop(&insert, (self.identity, channel_id, limit.scope.key()))?;
+        if limits.is_empty() {
+            return Ok(());
         }
+        let rows = vec!["(?, ?, ?, CAST(UNIX_TIMESTAMP(NOW(3)) * 1000 AS SIGNED))"; limits.len()];
+        let insert = self.t.sql(&format!(
+            "INSERT IGNORE INTO {{send_pace}} (identity, channel_id, scope, tat_ms) VALUES {}",
+            rows.join(", ")
+        ));
+        let params: Vec<mysql::Value> = limits
+            .iter()
+            .flat_map(|l| {
+                [
+                    self.identity.into(),
+                    channel_id.into(),
+                    l.scope.key().into(),
+                ]
+            })
+            .collect();
+        self.q.exec_drop(insert, params)?;
         Ok(())
     }
 
@@ -112,7 +126,7 @@ impl<Q: Queryable> Db<'_, Q> {
         let placeholders = vec!["?"; keys.len().max(1)].join(", ");
         let select = self.t.sql(&format!(
             "SELECT scope, tat_ms, paused_until_ms, paused_reason, \
-             CAST(UNIX_TIMESTAMP(NOW(3)) * 1000 AS SIGNED) AS db_now FROM {{send_pace}} \
+             CAST(UNIX_TIMESTAMP(SYSDATE(3)) * 1000 AS SIGNED) AS db_now FROM {{send_pace}} \
              WHERE identity = ? AND channel_id = ? AND scope IN ({placeholders}) ORDER BY scope FOR UPDATE"
         ));
         let mut params: Vec<mysql::Value> = vec![self.identity.into(), channel_id.into()];
@@ -121,10 +135,12 @@ impl<Q: Queryable> Db<'_, Q> {
             params.push("".into());
         }
         let rows: Vec<Row> = self.q.exec(select, params)?;
+        // SYSDATE, unlike NOW, is read when the row is, after its lock was granted: a
+        // reservation that queued for the lock does not judge the pace by when it started.
         let now_ms = rows
-            .first()
-            .and_then(|r| r.get_opt::<i64, _>("db_now"))
-            .and_then(Result::ok)
+            .iter()
+            .filter_map(|r| r.get_opt::<i64, _>("db_now").and_then(Result::ok))
+            .max()
             .unwrap_or(now_ms);
         let rows: Vec<PaceRow> = rows
             .into_iter()
@@ -162,13 +178,21 @@ impl<Q: Queryable> Db<'_, Q> {
         if wait > 0 {
             return Ok(PaceAnswer::Wait(wait));
         }
-        let update = self.t.sql(
-            "UPDATE {send_pace} SET tat_ms = ? WHERE identity = ? AND channel_id = ? AND scope = ?",
-        );
-        for (key, next_tat) in updates {
-            self.q
-                .exec_drop(&update, (next_tat, self.identity, channel_id, key.as_str()))?;
+        // One statement moves every row on.
+        let update = self.t.sql(&format!(
+            "UPDATE {{send_pace}} SET tat_ms = CASE scope {} END \
+             WHERE identity = ? AND channel_id = ? AND scope IN ({placeholders})",
+            vec!["WHEN ? THEN ?"; updates.len()].join(" ")
+        ));
+        let mut params: Vec<mysql::Value> = Vec::with_capacity(updates.len() * 3 + 2);
+        for (key, next_tat) in &updates {
+            params.push(key.as_str().into());
+            params.push((*next_tat).into());
         }
+        params.push(self.identity.into());
+        params.push(channel_id.into());
+        params.extend(keys.iter().map(|k| mysql::Value::from(k.as_str())));
+        self.q.exec_drop(update, params)?;
         Ok(PaceAnswer::Go { at_ms: now_ms })
     }
 
