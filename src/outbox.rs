@@ -312,6 +312,7 @@ fn call_and_record(
         reserved_at_ms,
     } = prepared;
 
+    crate::http::watch_request_bytes();
     let delivery = if channel.active {
         rt.with_provider(&channel, |provider, ctx| {
             deliver(
@@ -335,6 +336,7 @@ fn call_and_record(
         )))
     };
 
+    let delivery = settle_uncertain(delivery, crate::http::request_bytes_sent());
     let real_now = Timestamp::now().millis();
     // The messenger is down, slow, or asks us to slow down: the channel's other sends wait in
     // the outbox instead of each running into it. Set after the outcome is recorded.
@@ -371,6 +373,21 @@ fn call_and_record(
         log::error!("channel {}: updating its pause: {e}", channel.id);
     }
     outcome
+}
+
+/// A failure that looked uncertain (a reset, a timeout) while not one request byte got past the
+/// connection (a TLS handshake cut by the network, a proxy that hung): nothing can have reached
+/// the messenger, so it is an outage, retried like one.
+fn settle_uncertain(delivery: Delivery, request_bytes_sent: bool) -> Delivery {
+    match delivery {
+        Delivery {
+            first_id: None,
+            error: Some(ProviderError::Uncertain(why)),
+        } if !request_bytes_sent => Delivery::failed(ProviderError::Unavailable(format!(
+            "{why} (before any of the request was sent)"
+        ))),
+        other => other,
+    }
 }
 
 /// Stores what the messenger call came to: sent, retried later, unknown or failed.
@@ -514,6 +531,15 @@ pub fn resend(rt: &Runtime, message_id: MessageId) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_uncertain_failure_with_no_request_byte_out_is_an_outage() {
+        let timed_out = || Delivery::failed(ProviderError::Uncertain("timeout: global".into()));
+        let settled = settle_uncertain(timed_out(), false);
+        assert!(matches!(settled.error, Some(ProviderError::Unavailable(_))));
+        let settled = settle_uncertain(timed_out(), true);
+        assert!(matches!(settled.error, Some(ProviderError::Uncertain(_))));
+    }
 
     #[test]
     fn a_message_costs_its_text_parts_and_files() {
