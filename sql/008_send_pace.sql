@@ -15,6 +15,9 @@ CREATE TABLE IF NOT EXISTS `{prefix}crmchats_send_pace` (
   KEY `stale` (`identity`, `tat_ms`)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
 
--- Operators' fresh replies go before retries and automatic messages.
+-- Operators' fresh replies go before retries and automatic messages. A messenger's confirmation
+-- of a send still in flight (Facebook's echo metadata, WhatsApp's callback data) is kept until the
+-- send's own outcome is known: a lost answer then counts as sent.
 ALTER TABLE `{prefix}crmchats_outbox`
-  ADD KEY `priority_due` (`identity`, `state`, `priority`, `next_attempt_at`);
+  ADD KEY `priority_due` (`identity`, `state`, `priority`, `next_attempt_at`),
+  ADD COLUMN `confirmed_external_id` VARCHAR(191) NULL;

@@ -492,6 +492,21 @@ fn store_events(
             } => {
                 tx.apply_status_up_to(channel.id, &visitor.external_id, *status, *until)?;
             }
+            InboundEvent::SentConfirmed { key, external_id } => {
+                // `<message id>.<part>`: the idempotency key the outbox gave the send.
+                let message_id = key.split('.').next().and_then(|id| id.parse::<i64>().ok());
+                if let Some(message_id) = message_id {
+                    if let Some(dialog_id) = tx.confirm_send(channel.id, message_id, external_id)? {
+                        tx.log_event(
+                            Some(dialog_id),
+                            Some(message_id),
+                            None,
+                            "delivery_confirmed",
+                            &json!({"external_id": external_id}),
+                        )?;
+                    }
+                }
+            }
             InboundEvent::ConversationStarted { visitor, context } => {
                 let (visitor_id, created) = tx.upsert_visitor_as(channel.id, visitor, false)?;
                 let dialog_id = tx.latest_dialog_of_visitor(visitor_id)?;
@@ -690,7 +705,7 @@ fn visitor_of(event: &InboundEvent) -> Option<&VisitorProfile> {
         | InboundEvent::VisitorBlocked { visitor, .. }
         | InboundEvent::StatusUpTo { visitor, .. }
         | InboundEvent::ConversationStarted { visitor, .. } => Some(visitor),
-        InboundEvent::Status { .. } => None,
+        InboundEvent::Status { .. } | InboundEvent::SentConfirmed { .. } => None,
     }
 }
 

@@ -314,6 +314,13 @@ pub enum InboundEvent {
         status: MessageStatus,
         until: Timestamp,
     },
+    /// The messenger confirms one of our own sends by the key we gave it (Facebook's echo
+    /// `metadata`, WhatsApp's `biz_opaque_callback_data`): `key` is the send's idempotency key.
+    /// It settles a send whose answer was lost: the message counts as sent with this id.
+    SentConfirmed {
+        key: String,
+        external_id: String,
+    },
     /// The visitor opened the chat (Viber `conversation_started`, Facebook "Get started"
     /// without text): known from now on, no dialog yet.
     ConversationStarted {

@@ -411,6 +411,21 @@ fn record_outcome(
         // asked again (while tries are left); for the others the operator decides, so the
         // visitor never gets it twice.
         let uncertain = matches!(e, ProviderError::Uncertain(_));
+        // The messenger's webhook confirmed this very send while its answer was lost: sent.
+        let confirmed = match uncertain {
+            true => db.confirmed_external_id(message.id)?,
+            false => None,
+        };
+        if let Some(external_id) = confirmed {
+            drop(db);
+            let delivery = Delivery {
+                first_id: Some(external_id),
+                error: None,
+            };
+            record_delivery(rt, channel, message.id, visitor.id, &delivery)?;
+            rt.store.db()?.finish_send(message.id)?;
+            return Ok(Attempt::Finished);
+        }
         if uncertain && !(capabilities.idempotent_sends && retry) {
             let why = format!(
                 "{e}. It may have reached the visitor: check with them, then resend if needed"
@@ -460,6 +475,12 @@ pub fn run(rt: &Runtime, now: Timestamp) -> Result<Value> {
     let mut db = rt.store.db()?;
     let abandoned = db.abandon_stale_sends(Timestamp(now.millis() - STALE_CLAIM_MS))?;
     for id in &abandoned {
+        // A send the messenger confirmed by webhook meanwhile did arrive.
+        if let Some(external_id) = db.confirmed_external_id(*id)? {
+            db.set_message_sent(*id, &external_id, None)?;
+            db.finish_send(*id)?;
+            continue;
+        }
         db.set_message_unknown(
             *id,
             "the sending process stopped during the messenger call: check with the visitor whether it arrived, then resend if needed",

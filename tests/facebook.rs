@@ -623,3 +623,89 @@ fn a_batch_that_repeats_a_stored_message_still_stores_the_new_one() {
     assert_eq!(texts, vec![json!("первое"), json!("второе")]);
     assert_eq!(h.only_dialog()["unread"], 2);
 }
+
+#[test]
+fn a_reply_whose_answer_was_lost_is_settled_by_metas_echo_of_our_metadata() {
+    let h = MetaHarness::with_timeout(1);
+    let id = channel(&h);
+    fresh_text(&h, id, "Сколько стоит доставка?");
+    let dialog = dialog_id(&h);
+    // Meta takes the reply but answers after our timeout.
+    h.graph.delay_next(
+        Endpoint::MessengerSend,
+        std::time::Duration::from_millis(2500),
+    );
+    let reply = h.send(dialog, "390 ₽").unwrap();
+    assert_eq!(reply["status"], "unknown", "{reply}");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let sent = loop {
+        let sent = h.graph.sent_to(Product::Messenger, FB_PSID);
+        if !sent.is_empty() {
+            break sent;
+        }
+        assert!(std::time::Instant::now() < deadline, "Meta never took it");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+
+    // Meta's echo carries our metadata: the reply counts as sent, with Meta's mid.
+    let echo = crmchats_fakes::graph::echo_event(FB_PAGE_ID, FB_APP_ID, &sent[0]);
+    assert!(echo["message"]["metadata"]
+        .as_str()
+        .unwrap()
+        .starts_with("crmchats:"));
+    let payload = messenger_webhook(FB_PAGE_ID, vec![echo]);
+    assert_eq!(h.post_payload(id, FB_APP_SECRET, &payload).0, 200);
+    let stored = h.messages(dialog).pop().unwrap();
+    assert_eq!(stored["status"], "sent", "{stored}");
+    assert_eq!(stored["external_id"], sent[0].id);
+    assert!(stored["error"].is_null());
+    assert_eq!(h.db.count("messages"), 2, "no copy of the echo");
+    assert_eq!(h.db.count("outbox"), 0);
+    // A redelivered echo changes nothing.
+    assert_eq!(h.post_payload(id, FB_APP_SECRET, &payload).0, 200);
+    assert_eq!(h.db.count("messages"), 2);
+    assert_eq!(
+        h.graph.calls(Endpoint::MessengerSend).len(),
+        1,
+        "never sent twice"
+    );
+}
+
+#[test]
+fn an_echo_that_comes_while_the_send_is_in_flight_is_kept_until_the_outcome() {
+    use mysql::prelude::Queryable;
+    let h = MetaHarness::new();
+    let id = channel(&h);
+    fresh_text(&h, id, "Есть размер M?");
+    let dialog = dialog_id(&h);
+    // A process claimed this reply 20 minutes ago and died during the call to Meta…
+    let mut conn = h.db.conn();
+    conn.exec_drop(
+        "INSERT INTO app_crmchats_messages (id, identity, channel_id, dialog_id, direction, author_type, \
+         author_operator_id, text, status, created_at) VALUES (5000, 1, ?, ?, 'out', 'operator', 1, 'Есть', 'queued', NOW(3))",
+        (id, dialog),
+    )
+    .unwrap();
+    conn.exec_drop(
+        "INSERT INTO app_crmchats_outbox (message_id, identity, channel_id, dialog_id, state, priority, attempts, \
+         next_attempt_at, claimed_at, created_at) VALUES (5000, 1, ?, ?, 'in_flight', 0, 1, NOW(3), NOW(3) - INTERVAL 20 MINUTE, NOW(3))",
+        (id, dialog),
+    )
+    .unwrap();
+    // …but Meta had taken it: its echo carries our key.
+    let echo = json!({"sender": {"id": FB_PAGE_ID}, "recipient": {"id": FB_PSID}, "timestamp": 1732542460000_i64,
+        "message": {"mid": "m_took_it", "is_echo": true, "app_id": 1, "metadata": "crmchats:5000.text", "text": "Есть"}});
+    let payload = messenger_webhook(FB_PAGE_ID, vec![echo]);
+    assert_eq!(h.post_payload(id, FB_APP_SECRET, &payload).0, 200);
+    let kept: Option<String> =
+        h.scalar("SELECT confirmed_external_id FROM app_crmchats_outbox WHERE message_id = 5000");
+    assert_eq!(kept.as_deref(), Some("m_took_it"));
+
+    // tick finds the dead claim: the message is sent, not unknown.
+    h.call("tick", json!({})).unwrap();
+    let stored = h.messages(dialog).pop().unwrap();
+    assert_eq!(stored["status"], "sent", "{stored}");
+    assert_eq!(stored["external_id"], "m_took_it");
+    assert_eq!(h.db.count("outbox"), 0);
+    assert_eq!(h.db.count("messages"), 2);
+}

@@ -7,7 +7,8 @@ mod meta;
 use common::ADMIN;
 use crmchats_fakes::graph::fixture::*;
 use crmchats_fakes::graph::{
-    whatsapp_message, whatsapp_status, whatsapp_webhook, Endpoint, Product, WhatsAppContact,
+    whatsapp_message, whatsapp_status, whatsapp_status_of, whatsapp_webhook, Endpoint, Product,
+    WhatsAppContact,
 };
 use meta::*;
 use serde_json::{json, Value};
@@ -421,4 +422,53 @@ fn the_cloud_api_cannot_unsend_so_a_delete_is_refused_and_the_message_stays() {
         .unwrap_err();
     assert_eq!(err.code(), "unsupported");
     assert_eq!(h.messages(dialog_id(&h))[1]["status"], "sent");
+}
+
+#[test]
+fn a_reply_whose_answer_was_lost_is_settled_by_the_status_carrying_our_callback_data() {
+    let h = MetaHarness::with_timeout(1);
+    let id = channel(&h);
+    fresh_text(&h, id, "Когда доставка?");
+    let dialog = dialog_id(&h);
+    // The Cloud API takes the reply but answers after our timeout.
+    h.graph.delay_next(
+        Endpoint::WhatsAppSend,
+        std::time::Duration::from_millis(2500),
+    );
+    let reply = h.send(dialog, "Завтра до 18:00").unwrap();
+    assert_eq!(reply["status"], "unknown", "{reply}");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let sent = loop {
+        let sent = h.graph.sent_to(Product::WhatsApp, WA_ID);
+        if !sent.is_empty() {
+            break sent;
+        }
+        assert!(std::time::Instant::now() < deadline, "Meta never took it");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    assert!(sent[0].body["biz_opaque_callback_data"]
+        .as_str()
+        .unwrap()
+        .starts_with("crmchats:"));
+
+    // Its `sent` status carries our callback data: the reply is sent, with the wamid.
+    let payload = whatsapp_webhook(
+        h.graph.config(),
+        &[],
+        vec![],
+        vec![whatsapp_status_of(&sent[0], "delivered")],
+    );
+    assert_eq!(h.post_payload(id, WA_APP_SECRET, &payload).0, 200);
+    let stored = h.messages(dialog).pop().unwrap();
+    assert_eq!(stored["external_id"], sent[0].id, "{stored}");
+    assert_eq!(
+        stored["status"], "delivered",
+        "settled, then moved on by the status"
+    );
+    assert_eq!(h.db.count("outbox"), 0);
+    assert_eq!(
+        h.graph.calls(Endpoint::WhatsAppSend).len(),
+        1,
+        "never sent twice"
+    );
 }

@@ -194,9 +194,17 @@ fn events_of(item: &Value, our_app_id: Option<&str>, events: &mut Vec<InboundEve
             // Suite, another app) is stored as outgoing.
             let app_id = id_text(message.get("app_id"));
             let ours_by_app = our_app_id.is_some() && app_id.as_deref() == our_app_id;
-            let ours_by_metadata =
-                str_field(message, "metadata").is_some_and(|m| m.starts_with(METADATA_PREFIX));
-            if ours_by_app || ours_by_metadata {
+            let our_key = str_field(message, "metadata")
+                .and_then(|m| m.strip_prefix(METADATA_PREFIX).map(str::to_string));
+            if let Some(key) = our_key {
+                // It settles a send of ours whose answer was lost.
+                events.push(InboundEvent::SentConfirmed {
+                    key,
+                    external_id: mid,
+                });
+                return;
+            }
+            if ours_by_app {
                 return;
             }
             if let Some(psid) = recipient {
@@ -732,16 +740,23 @@ mod tests {
     }
 
     #[test]
-    fn our_own_echo_is_skipped_and_a_page_inbox_echo_is_an_outgoing_message() {
-        assert!(
-            inbound("message_echo").unwrap().events.is_empty(),
-            "app_id is ours"
-        );
+    fn our_own_echo_only_confirms_the_send_and_a_page_inbox_echo_is_an_outgoing_message() {
+        // The fixture's metadata marks it as ours: it confirms our send by its key, nothing
+        // is stored as a message.
+        let confirms = |events: &[InboundEvent]| match events {
+            [InboundEvent::SentConfirmed { key, external_id }] => {
+                assert_eq!(key, "msg=9031");
+                assert!(external_id.starts_with("m_Ec1Ho2"));
+            }
+            other => panic!("{other:?}"),
+        };
+        confirms(&inbound("message_echo").unwrap().events);
         let mut other_app = settings();
         other_app.insert("app_id".into(), json!("999"));
-        let parsed = inbound_with("message_echo", &other_app).unwrap();
-        // The fixture's metadata marks it as ours too.
-        assert!(parsed.events.is_empty());
+        confirms(&inbound_with("message_echo", &other_app).unwrap().events);
+        // Our app's echo without our metadata is skipped.
+        let body = br#"{"object":"page","entry":[{"id":"104857392011234","time":1,"messaging":[{"sender":{"id":"104857392011234"},"recipient":{"id":"7012345678901234"},"timestamp":1732542450330,"message":{"mid":"m_ours","is_echo":true,"app_id":1517776481860111,"text":"x"}}]}]}"#;
+        assert!(parse_raw(body).unwrap().events.is_empty());
 
         let body = br#"{"object":"page","entry":[{"id":"104857392011234","time":1,"messaging":[{"sender":{"id":"104857392011234"},"recipient":{"id":"7012345678901234"},"timestamp":1732542450330,"message":{"mid":"m_inbox1","is_echo":true,"app_id":263902037430900,"text":"\u041f\u0440\u0438\u0432\u0435\u0442"}}]}]}"#;
         let parsed = parse_raw(body).unwrap();

@@ -29,6 +29,8 @@ const MAX_DOCUMENT: u64 = 100 * 1024 * 1024;
 const MAX_IMAGE: u64 = 5 * 1024 * 1024;
 const MAX_MEDIA: u64 = 16 * 1024 * 1024;
 const MAX_TEXT: usize = 4096;
+/// Prefix of `biz_opaque_callback_data` on our sends, so our key is told from other apps' data.
+const CALLBACK_PREFIX: &str = "crmchats:";
 const MAX_CAPTION: usize = 1024;
 const DASHBOARD_NOTE: &str = "Meta delivers WhatsApp events to the callback URL saved in the Meta app dashboard (WhatsApp → Configuration → Webhook, with the verify token shown here, field `messages` subscribed); the access token cannot read or change that URL.";
 
@@ -276,6 +278,18 @@ fn events_of(value: &Value, events: &mut Vec<InboundEvent>) {
         .into_iter()
         .flatten()
     {
+        if let (Some(key), Some(id)) = (
+            status
+                .get("biz_opaque_callback_data")
+                .and_then(Value::as_str)
+                .and_then(|d| d.strip_prefix(CALLBACK_PREFIX)),
+            status.get("id").and_then(Value::as_str),
+        ) {
+            events.push(InboundEvent::SentConfirmed {
+                key: key.to_string(),
+                external_id: id.to_string(),
+            });
+        }
         events.extend(status_of(status));
     }
 }
@@ -288,9 +302,13 @@ impl WhatsappCloud {
         to: &str,
         kind: &str,
         content: Value,
+        key: &str,
     ) -> Result<String, ProviderError> {
+        // Our key comes back in this message's status webhooks, which settles a send whose
+        // answer was lost.
         let mut body = json!({"messaging_product": "whatsapp", "recipient_type": "individual",
-                              "to": to, "type": kind});
+                              "to": to, "type": kind,
+                              "biz_opaque_callback_data": format!("{CALLBACK_PREFIX}{key}")});
         body[kind] = content;
         let path = format!("{}/messages", phone_number_id(ctx)?);
         let answer = graph::post_json(ctx, &path, &body, map_error)?;
@@ -531,12 +549,13 @@ impl Provider for WhatsappCloud {
         idempotency_key: &str,
     ) -> Result<SentMessage, ProviderError> {
         let to = wa_id(to)?;
-        send_in_parts(text, MAX_TEXT, idempotency_key, |_, part| {
+        send_in_parts(text, MAX_TEXT, idempotency_key, |key, part| {
             self.send_message(
                 ctx,
                 &to,
                 "text",
                 json!({"preview_url": false, "body": part}),
+                key,
             )
         })
     }
@@ -590,7 +609,7 @@ impl Provider for WhatsappCloud {
         if !caption.is_empty() && !separate_caption {
             content["caption"] = json!(caption);
         }
-        let id = self.send_message(ctx, &to, kind, content)?;
+        let id = self.send_message(ctx, &to, kind, content, idempotency_key)?;
         if separate_caption {
             self.send_text(ctx, &to, &caption, &format!("{idempotency_key}.caption"))?;
         }

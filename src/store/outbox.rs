@@ -157,6 +157,55 @@ impl<Q: Queryable> Db<'_, Q> {
         Ok(())
     }
 
+    /// The messenger confirmed our send `message_id` as `external_id` (by the key we gave it).
+    /// A message left unknown becomes sent; one still being sent keeps the confirmation for when
+    /// its outcome is recorded. Returns the dialog of a message it settled.
+    pub fn confirm_send(
+        &mut self,
+        channel_id: ChannelId,
+        message_id: MessageId,
+        external_id: &str,
+    ) -> StoreResult<Option<DialogId>> {
+        let sql = self.t.sql(
+            "SELECT status, dialog_id FROM {messages} WHERE id = ? AND channel_id = ? AND identity = ? \
+             AND direction = 'out' AND external_id IS NULL",
+        );
+        let row: Option<(String, DialogId)> = self
+            .q
+            .exec_first(sql, (message_id, channel_id, self.identity))?;
+        let Some((status, dialog_id)) = row else {
+            return Ok(None);
+        };
+        if status == "unknown" {
+            let sql = self.t.sql(
+                "UPDATE {messages} SET status = 'sent', external_id = ?, error_code = NULL, \
+                 error_message = NULL, retry_after = NULL WHERE id = ? AND status = 'unknown' AND external_id IS NULL",
+            );
+            let settled = exec_write(&mut self.q, &sql, (external_id, message_id))?.0 > 0;
+            let sql = self
+                .t
+                .sql("DELETE FROM {outbox} WHERE message_id = ? AND state = 'unknown'");
+            self.q.exec_drop(sql, (message_id,))?;
+            return Ok(settled.then_some(dialog_id));
+        }
+        let sql = self
+            .t
+            .sql("UPDATE {outbox} SET confirmed_external_id = ? WHERE message_id = ?");
+        self.q.exec_drop(sql, (external_id, message_id))?;
+        Ok(None)
+    }
+
+    /// The messenger's confirmation of a send whose own answer was lost, if one came.
+    pub fn confirmed_external_id(&mut self, message_id: MessageId) -> StoreResult<Option<String>> {
+        let sql = self
+            .t
+            .sql("SELECT confirmed_external_id FROM {outbox} WHERE message_id = ?");
+        Ok(self
+            .q
+            .exec_first::<Option<String>, _, _>(sql, (message_id,))?
+            .flatten())
+    }
+
     /// Dialogs with a row due by `now`, the most urgent first: operators' fresh replies, then
     /// automatic messages and retries; older before newer.
     pub fn due_dialogs(&mut self, now: Timestamp, limit: usize) -> StoreResult<Vec<DialogId>> {

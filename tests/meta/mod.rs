@@ -17,10 +17,15 @@ pub struct MetaHarness {
 
 impl MetaHarness {
     pub fn new() -> MetaHarness {
+        MetaHarness::with_timeout(5)
+    }
+
+    /// Messenger calls time out after `secs`.
+    pub fn with_timeout(secs: u64) -> MetaHarness {
         let db = TestDb::create();
         let graph = FakeGraph::start();
         let storage = TempDir::new("storage");
-        let config = test_config(
+        let mut config = test_config(
             &db,
             &storage,
             PUBLIC_BASE_URL,
@@ -29,6 +34,7 @@ impl MetaHarness {
                 "whatsapp_cloud": {"api_base": graph.base_url()},
             }),
         );
+        config["http_timeout_secs"] = json!(secs);
         let app = Crmchats::open(&config).expect("the library opens on the test database");
         MetaHarness {
             db,

@@ -411,6 +411,10 @@ pub fn echo_event(page_id: &str, app_id: &str, sent: &SentMessage) -> Value {
     if let Some(text) = &sent.text {
         message["text"] = json!(text);
     }
+    // Meta echoes the send's `metadata` back.
+    if let Some(metadata) = sent.body.get("metadata").and_then(Value::as_str) {
+        message["metadata"] = json!(metadata);
+    }
     json!({
         "sender": {"id": page_id},
         "recipient": {"id": sent.to},

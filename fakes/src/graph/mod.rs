@@ -29,7 +29,9 @@ pub use messenger::{
     attachment_message, echo_event, messenger_webhook, text_message, user_message_event,
     MessengerUser,
 };
-pub use whatsapp::{whatsapp_message, whatsapp_status, whatsapp_webhook, WhatsAppContact};
+pub use whatsapp::{
+    whatsapp_message, whatsapp_status, whatsapp_status_of, whatsapp_webhook, WhatsAppContact,
+};
 
 /// The Graph API version crmchats puts in its paths; the fake accepts any `vNN.N`.
 pub const GRAPH_VERSION: &str = "v21.0";

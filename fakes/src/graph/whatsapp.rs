@@ -324,6 +324,16 @@ pub fn whatsapp_message(from: &str, kind: &str, content: Value) -> Value {
     })
 }
 
+/// The status Meta reports for a message the fake took: like [`whatsapp_status`], with the
+/// send's `biz_opaque_callback_data` echoed back as Meta does.
+pub fn whatsapp_status_of(sent: &SentMessage, status: &str) -> Value {
+    let mut value = whatsapp_status(&sent.id, status, &sent.to);
+    if let Some(data) = sent.body.get("biz_opaque_callback_data") {
+        value["biz_opaque_callback_data"] = data.clone();
+    }
+    value
+}
+
 /// A status of a message we sent (`sent`, `delivered`, `read`, `failed`).
 pub fn whatsapp_status(wamid: &str, status: &str, recipient: &str) -> Value {
     let mut value = json!({
