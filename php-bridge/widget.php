@@ -8,7 +8,7 @@
  *
  *   POST start      {"visitor_token"?}                        -> {"visitor_token","title",...}
  *   POST send       {"visitor_token","text","name"?,"attachments"?:[{data_base64,name,mime}]}
- *   POST messages   {"visitor_token","after_id"?,"timeout_ms"?} -> {"messages":[...]} (waits <= 25 s;
+ *   POST messages   {"visitor_token","cursor"?|"after_id"?,"timeout_ms"?} -> {"messages":[...],"cursor"} (waits <= 25 s;
  *                   2 s under php -S, see crmchats_poll_max_seconds())
  *   POST attachment {"visitor_token","attachment_id"}          -> the file's bytes
  *
@@ -109,6 +109,10 @@ try {
             $params['visitor_token'] = $token;
             if (is_int($body['after_id'] ?? null) && $body['after_id'] > 0) {
                 $params['after_id'] = $body['after_id'];
+            }
+            // The library's own cursor from the last answer (it also brings late replies).
+            if (is_string($body['cursor'] ?? null) && $body['cursor'] !== '' && strlen($body['cursor']) <= 500) {
+                $params['cursor'] = $body['cursor'];
             }
             $wait = is_int($body['timeout_ms'] ?? null) ? max(0, min(crmchats_poll_max_seconds() * 1000, $body['timeout_ms'])) : 0;
             $params['timeout_ms'] = $wait;

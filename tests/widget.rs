@@ -306,3 +306,51 @@ fn a_message_that_commits_after_a_later_one_was_shown_still_reaches_the_console(
     let third = site.poll(ADMIN, &cursor, 300);
     assert!(texts(&third).is_empty(), "shown once: {third}");
 }
+
+#[test]
+fn a_reply_that_commits_after_a_later_one_was_shown_still_reaches_the_widget() {
+    let site = Site::new();
+    let token = site.start();
+    site.write(&token, "есть кто?");
+    let dialog = site.h.dialogs(ADMIN)[0]["id"].as_i64().unwrap();
+    let read = |cursor: &str, timeout_ms: u64| -> Value {
+        site.h
+            .call(
+                "widget.messages",
+                json!({"channel_id": site.channel, "visitor_token": token, "cursor": cursor, "timeout_ms": timeout_ms}),
+            )
+            .unwrap()
+    };
+    let texts = |answer: &Value| -> Vec<String> {
+        answer["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["text"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let first = read("", 0);
+    assert_eq!(texts(&first), ["есть кто?"]);
+    let cursor = first["cursor"].as_str().unwrap().to_string();
+
+    // An operator's reply takes the next id in a slow transaction…
+    let mut slow = site.h.db.conn();
+    slow.query_drop("START TRANSACTION").unwrap();
+    slow.exec_drop(
+        "INSERT INTO app_crmchats_messages (identity, channel_id, dialog_id, direction, author_type, \
+         author_operator_id, text, status, created_at) VALUES (1, ?, ?, 'out', 'operator', 1, 'медленный ответ', 'sent', NOW(3))",
+        (site.channel, dialog),
+    )
+    .unwrap();
+    // …while a quicker one is stored and shown at once.
+    site.h.send(dialog, "быстрый ответ");
+    let second = read(&cursor, 0);
+    assert_eq!(texts(&second), ["быстрый ответ"]);
+    let cursor = second["cursor"].as_str().unwrap().to_string();
+
+    slow.query_drop("COMMIT").unwrap();
+    let third = read(&cursor, 2000);
+    assert_eq!(texts(&third), ["медленный ответ"], "{third}");
+    let fourth = read(third["cursor"].as_str().unwrap(), 300);
+    assert!(texts(&fourth).is_empty(), "shown once: {fourth}");
+}

@@ -156,13 +156,14 @@
 
   var started = null;
   var lastId = 0;
+  var cursor = '';
   var seen = {};
   var polling = false;
 
   function start() {
     if (!started) {
       started = call('start', { visitor_token: saved.token || '' }).then(function (r) {
-        if (r.visitor_token !== saved.token) { saved.token = r.visitor_token; lastId = 0; save(); }
+        if (r.visitor_token !== saved.token) { saved.token = r.visitor_token; lastId = 0; cursor = ''; save(); }
         if (r.title) title.textContent = r.title;
         poll();
         return r;
@@ -188,7 +189,10 @@
     var first = true;
     (function loop() {
       var asked = Date.now();
-      call('messages', { visitor_token: saved.token, after_id: lastId, timeout_ms: first ? 0 : 25000 }).then(function (r) {
+      var ask = { visitor_token: saved.token, timeout_ms: first ? 0 : 25000 };
+      if (cursor) ask.cursor = cursor; else ask.after_id = lastId;
+      call('messages', ask).then(function (r) {
+        if (r.cursor) cursor = r.cursor;
         var wasFirst = first;
         first = false;
         failures = 0;

@@ -66,6 +66,8 @@ struct WidgetMessagesJson {
     channel_id: i64,
     visitor_token: String,
     after_id: Option<MessageId>,
+    /// What the last answer returned; takes the place of `after_id`.
+    cursor: Option<String>,
     timeout_ms: Option<u64>,
 }
 
@@ -296,10 +298,37 @@ impl Crmchats {
         let Some(visitor_id) = db.visitor_id(channel.id, &external_id)? else {
             return Ok(json!({"messages": []})); // has not written yet
         };
-        let after = p.after_id.unwrap_or(0);
+        // The same cursor as a console's (messages only): a reply that commits after a later
+        // one was shown still comes.
+        let mut cursor = match p.cursor.as_deref().filter(|c| !c.is_empty()) {
+            Some(text) => StreamCursor::parse(text)?,
+            None => StreamCursor::new(p.after_id.unwrap_or(0).max(0), 0),
+        };
         let deadline = Instant::now() + wait_limit(p.timeout_ms);
         loop {
-            let messages = db.visitor_messages(visitor_id, after, POLL_LIMIT)?;
+            let now_secs = Timestamp::now().millis() / 1000;
+            cursor.expire(now_secs);
+            let late = late_ids(&mut db, &cursor, Stream::Messages)?;
+            let (top, _) = db.latest_ids()?;
+            let mut messages = Vec::new();
+            if top > cursor.messages || !late.is_empty() {
+                messages = db.visitor_messages_in(visitor_id, IdSet::Only(&late), POLL_LIMIT)?;
+                cursor.filled(Stream::Messages, &late);
+                let fresh = db.visitor_messages_in(
+                    visitor_id,
+                    IdSet::Range {
+                        after: cursor.messages,
+                        upto: top,
+                    },
+                    POLL_LIMIT,
+                )?;
+                let upto = match fresh.last() {
+                    Some(last) if fresh.len() == POLL_LIMIT => last.id,
+                    _ => top,
+                };
+                advance(&mut db, &mut cursor, Stream::Messages, upto, now_secs)?;
+                messages.extend(fresh);
+            }
             if !messages.is_empty() || Instant::now() >= deadline {
                 let ids: Vec<i64> = messages.iter().map(|m| m.id).collect();
                 let attachments = db.attachments_of(&ids)?;
@@ -307,7 +336,7 @@ impl Crmchats {
                     .iter()
                     .map(|m| widget_message_json(m, &of_message(&attachments, m)))
                     .collect();
-                return Ok(json!({"messages": list}));
+                return Ok(json!({"messages": list, "cursor": cursor.to_string()}));
             }
             std::thread::sleep(POLL_STEP);
         }

@@ -104,6 +104,25 @@ impl<Q: Queryable> Db<'_, Q> {
         Ok(rows.into_iter().map(event_from_row).collect())
     }
 
+    /// A visitor's messages (every dialog of theirs) in `ids`, oldest first, deleted ones left
+    /// out: what the site widget shows.
+    pub fn visitor_messages_in(
+        &mut self,
+        visitor_id: VisitorId,
+        ids: IdSet,
+        limit: usize,
+    ) -> StoreResult<Vec<MessageRow>> {
+        let (condition, mut params) = ids.condition("m.id");
+        let sql = self.t.sql(&format!(
+            "SELECT {MESSAGE_COLUMNS} FROM {MESSAGE_FROM} WHERE {condition} AND d.visitor_id = ? \
+             AND m.status <> 'deleted' ORDER BY m.id LIMIT ?"
+        ));
+        params.push(visitor_id.into());
+        params.push((limit as u64).into());
+        let rows: Vec<Row> = self.q.exec(sql, params)?;
+        Ok(rows.into_iter().map(message_from_row).collect())
+    }
+
     /// Which of `ids` exist in `stream`'s table, whoever may see them (ids are shared by all
     /// tenants, so every row counts).
     pub fn existing_ids(&mut self, stream: Stream, ids: IdSet) -> StoreResult<Vec<i64>> {
@@ -116,22 +135,6 @@ impl<Q: Queryable> Db<'_, Q> {
             "SELECT id FROM {table} WHERE {condition} ORDER BY id"
         ));
         Ok(self.q.exec(sql, params)?)
-    }
-
-    /// A visitor's messages (every dialog of theirs) after `after`, oldest first: what the site
-    /// widget shows.
-    pub fn visitor_messages(
-        &mut self,
-        visitor_id: VisitorId,
-        after: i64,
-        limit: usize,
-    ) -> StoreResult<Vec<MessageRow>> {
-        let sql = self.t.sql(&format!(
-            "SELECT {MESSAGE_COLUMNS} FROM {MESSAGE_FROM} WHERE d.visitor_id = ? AND m.id > ? \
-             AND m.status <> 'deleted' ORDER BY m.id LIMIT ?"
-        ));
-        let rows: Vec<Row> = self.q.exec(sql, (visitor_id, after, limit as u64))?;
-        Ok(rows.into_iter().map(message_from_row).collect())
     }
 
     /// The visitor a message attachment belongs to.
