@@ -308,23 +308,22 @@ fn call_and_record(
         channel,
         visitor,
         files,
-        capabilities,
-        reserved_at_ms,
-    } = prepared;
+        ..
+    } = &prepared;
 
     crate::http::watch_request_bytes();
     let delivery = if channel.active {
-        rt.with_provider(&channel, |provider, ctx| {
+        rt.with_provider(channel, |provider, ctx| {
             deliver(
                 rt,
                 provider,
                 ctx,
                 &Outgoing {
-                    channel: &channel,
+                    channel,
                     message_id: message.id,
                     to: &visitor.external_id,
                     text: &message.text,
-                    files: &files,
+                    files,
                 },
             )
         })
@@ -351,20 +350,11 @@ fn call_and_record(
             };
             (real_now + pause_ms, e.to_string())
         });
-    let outcome = record_outcome(
-        rt,
-        head,
-        now,
-        &capabilities,
-        &channel,
-        &message,
-        &visitor,
-        delivery,
-    );
+    let outcome = record_outcome(rt, head, now, &prepared, delivery);
     let paced = rt
         .store
         .db()
-        .and_then(|mut db| match (&pause, reserved_at_ms) {
+        .and_then(|mut db| match (&pause, prepared.reserved_at_ms) {
             (Some((until_ms, why)), _) => db.pause_channel(channel.id, *until_ms, why),
             (None, Some(at_ms)) => db.end_channel_pause(channel.id, at_ms),
             (None, None) => Ok(()),
@@ -391,17 +381,20 @@ fn settle_uncertain(delivery: Delivery, request_bytes_sent: bool) -> Delivery {
 }
 
 /// Stores what the messenger call came to: sent, retried later, unknown or failed.
-#[allow(clippy::too_many_arguments)]
 fn record_outcome(
     rt: &Runtime,
     head: &OutboxHead,
     now: Timestamp,
-    capabilities: &Capabilities,
-    channel: &Channel,
-    message: &MessageRow,
-    visitor: &Visitor,
+    prepared: &Prepared,
     delivery: Delivery,
 ) -> Result<Attempt> {
+    let Prepared {
+        message,
+        channel,
+        visitor,
+        capabilities,
+        ..
+    } = prepared;
     let mut db = rt.store.db()?;
     let real_now = Timestamp::now().millis();
     if let (None, Some(e)) = (&delivery.first_id, &delivery.error) {
