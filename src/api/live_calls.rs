@@ -13,7 +13,7 @@ use crate::error::{Error, Result};
 use crate::model::{MessageId, OperatorId};
 use mysql::PooledConn;
 
-use crate::store::{AttachmentRow, Db, EventRow, IdSet, MessageRow, Viewer};
+use crate::store::{AttachmentRow, Db, EventRow, IdSet, MessageRow, StoreResult, Viewer};
 use crate::stream::{Stream, StreamCursor, MAX_GAP_SCAN};
 use crate::team;
 use crate::time::Timestamp;
@@ -79,31 +79,65 @@ struct WidgetAttachmentJson {
     attachment_id: i64,
 }
 
-/// Gaps below the cursor that have since been filled (their rows committed).
-fn late_ids(db: &mut Db<PooledConn>, cursor: &StreamCursor, stream: Stream) -> Result<Vec<i64>> {
-    let gaps = cursor.gaps(stream);
-    if gaps.is_empty() {
-        return Ok(Vec::new());
-    }
-    Ok(db.existing_ids(stream, IdSet::Only(&gaps))?)
+/// A row of a stream, by its id.
+trait StreamRow {
+    fn id(&self) -> i64;
 }
 
-/// Moves the cursor up to `upto`, noting the ids below it that do not exist yet.
-fn advance(
+impl StreamRow for MessageRow {
+    fn id(&self) -> i64 {
+        self.id
+    }
+}
+
+impl StreamRow for EventRow {
+    fn id(&self) -> i64 {
+        self.id
+    }
+}
+
+/// One step of a stream up to `top`: the rows of gaps that have since been filled (their
+/// transactions committed), then the new ones after the cursor; `fetch` reads the rows of an id
+/// set that the reader may see. The cursor moves on, noting the ids below it that do not exist
+/// yet; a full page of new rows stops it at the page's last row, so the rest comes next time.
+fn follow<R: StreamRow>(
     db: &mut Db<PooledConn>,
     cursor: &mut StreamCursor,
     stream: Stream,
-    upto: i64,
+    top: i64,
     now_secs: i64,
-) -> Result<()> {
+    mut fetch: impl FnMut(&mut Db<PooledConn>, IdSet) -> StoreResult<Vec<R>>,
+) -> Result<Vec<R>> {
+    let gaps = cursor.gaps(stream);
+    let late = match gaps.is_empty() {
+        true => Vec::new(),
+        false => db.existing_ids(stream, IdSet::Only(&gaps))?,
+    };
     let from = cursor.top(stream);
+    if top <= from && late.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut rows = fetch(db, IdSet::Only(&late))?;
+    cursor.filled(stream, &late);
+    let fresh = fetch(
+        db,
+        IdSet::Range {
+            after: from,
+            upto: top,
+        },
+    )?;
+    let upto = match fresh.last() {
+        Some(last) if fresh.len() == POLL_LIMIT => last.id(),
+        _ => top,
+    };
     let present = if upto > from && upto - from <= MAX_GAP_SCAN {
         db.existing_ids(stream, IdSet::Range { after: from, upto })?
     } else {
         Vec::new()
     };
     cursor.advance(stream, upto, &present, now_secs);
-    Ok(())
+    rows.extend(fresh);
+    Ok(rows)
 }
 
 fn wait_limit(timeout_ms: Option<u64>) -> Duration {
@@ -146,50 +180,27 @@ impl Crmchats {
             let now_secs = Timestamp::now().millis() / 1000;
             cursor.expire(now_secs);
             let (top_m, top_e) = db.latest_ids()?;
-            let late_m = late_ids(&mut db, &cursor, Stream::Messages)?;
-            let late_e = late_ids(&mut db, &cursor, Stream::Events)?;
-            let moved = top_m > cursor.messages || top_e > cursor.events;
-            if moved || !late_m.is_empty() || !late_e.is_empty() {
-                let mut messages =
-                    db.messages_for_operator(IdSet::Only(&late_m), viewer, POLL_LIMIT)?;
-                let mut events =
-                    db.events_for_operator(IdSet::Only(&late_e), viewer, POLL_LIMIT)?;
-                cursor.filled(Stream::Messages, &late_m);
-                cursor.filled(Stream::Events, &late_e);
-                let fresh_m = db.messages_for_operator(
-                    IdSet::Range {
-                        after: cursor.messages,
-                        upto: top_m,
-                    },
-                    viewer,
-                    POLL_LIMIT,
-                )?;
-                let fresh_e = db.events_for_operator(
-                    IdSet::Range {
-                        after: cursor.events,
-                        upto: top_e,
-                    },
-                    viewer,
-                    POLL_LIMIT,
-                )?;
-                // A full page stops the cursor at its last row, so the rest comes next time.
-                let upto_m = match fresh_m.last() {
-                    Some(last) if fresh_m.len() == POLL_LIMIT => last.id,
-                    _ => top_m,
-                };
-                let upto_e = match fresh_e.last() {
-                    Some(last) if fresh_e.len() == POLL_LIMIT => last.id,
-                    _ => top_e,
-                };
-                advance(&mut db, &mut cursor, Stream::Messages, upto_m, now_secs)?;
-                advance(&mut db, &mut cursor, Stream::Events, upto_e, now_secs)?;
-                messages.extend(fresh_m);
-                events.extend(fresh_e);
-                if !messages.is_empty() || !events.is_empty() {
-                    return self.poll_answer(&mut db, &cursor, &messages, &events);
-                }
-                // Only changes this operator may not see: keep waiting from the new position.
+            let messages = follow(
+                &mut db,
+                &mut cursor,
+                Stream::Messages,
+                top_m,
+                now_secs,
+                |db, ids| db.messages_for_operator(ids, viewer, POLL_LIMIT),
+            )?;
+            let events = follow(
+                &mut db,
+                &mut cursor,
+                Stream::Events,
+                top_e,
+                now_secs,
+                |db, ids| db.events_for_operator(ids, viewer, POLL_LIMIT),
+            )?;
+            if !messages.is_empty() || !events.is_empty() {
+                return self.poll_answer(&mut db, &cursor, &messages, &events);
             }
+            // Nothing new, or only changes this operator may not see: keep waiting from the new
+            // position.
             if Instant::now() >= deadline {
                 return Ok(
                     json!({"cursor": cursor.to_string(), "messages": [], "events": [], "dialog_ids": []}),
@@ -308,27 +319,15 @@ impl Crmchats {
         loop {
             let now_secs = Timestamp::now().millis() / 1000;
             cursor.expire(now_secs);
-            let late = late_ids(&mut db, &cursor, Stream::Messages)?;
             let (top, _) = db.latest_ids()?;
-            let mut messages = Vec::new();
-            if top > cursor.messages || !late.is_empty() {
-                messages = db.visitor_messages_in(visitor_id, IdSet::Only(&late), POLL_LIMIT)?;
-                cursor.filled(Stream::Messages, &late);
-                let fresh = db.visitor_messages_in(
-                    visitor_id,
-                    IdSet::Range {
-                        after: cursor.messages,
-                        upto: top,
-                    },
-                    POLL_LIMIT,
-                )?;
-                let upto = match fresh.last() {
-                    Some(last) if fresh.len() == POLL_LIMIT => last.id,
-                    _ => top,
-                };
-                advance(&mut db, &mut cursor, Stream::Messages, upto, now_secs)?;
-                messages.extend(fresh);
-            }
+            let messages = follow(
+                &mut db,
+                &mut cursor,
+                Stream::Messages,
+                top,
+                now_secs,
+                |db, ids| db.visitor_messages_in(visitor_id, ids, POLL_LIMIT),
+            )?;
             if !messages.is_empty() || Instant::now() >= deadline {
                 let ids: Vec<i64> = messages.iter().map(|m| m.id).collect();
                 let attachments = db.attachments_of(&ids)?;
