@@ -337,12 +337,7 @@ impl Provider for Acme {
             can_delete: true,
             read_receipts: true,
             reply_window_hours: Some(24),
-            // No per-second limit is documented: the messenger's 429s are obeyed instead.
-            send_limits: SendLimits {
-                per_account: None,
-                per_chat: None,
-                calls_per_file: 1,
-            },
+            send_limits: SendLimits::UNDOCUMENTED,
             idempotent_sends: false,
         }
     }

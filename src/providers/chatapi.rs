@@ -378,12 +378,7 @@ impl Provider for ChatApi {
             can_delete: false,
             read_receipts: true,
             reply_window_hours: None,
-            // No per-second limit is documented: the messenger's 429s are obeyed instead.
-            send_limits: SendLimits {
-                per_account: None,
-                per_chat: None,
-                calls_per_file: 1,
-            },
+            send_limits: SendLimits::UNDOCUMENTED,
             idempotent_sends: false,
         }
     }

@@ -362,6 +362,15 @@ pub struct SendLimits {
     pub calls_per_file: u32,
 }
 
+impl SendLimits {
+    /// A messenger that documents no per-second limit: only its 429s pace it.
+    pub const UNDOCUMENTED: SendLimits = SendLimits {
+        per_account: None,
+        per_chat: None,
+        calls_per_file: 1,
+    };
+}
+
 /// One messenger. Implementations are stateless: everything per channel comes in the context.
 ///
 /// `docs/providers.md` walks through adding one; `examples/provider_template.rs` is a skeleton.

@@ -35,11 +35,7 @@ impl Provider for Widget {
             read_receipts: false,
             reply_window_hours: None,
             // Our own site chat: nothing to pace.
-            send_limits: SendLimits {
-                per_account: None,
-                per_chat: None,
-                calls_per_file: 1,
-            },
+            send_limits: SendLimits::UNDOCUMENTED,
             idempotent_sends: false,
         }
     }
