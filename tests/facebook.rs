@@ -637,15 +637,10 @@ fn a_reply_whose_answer_was_lost_is_settled_by_metas_echo_of_our_metadata() {
     );
     let reply = h.send(dialog, "390 ₽").unwrap();
     assert_eq!(reply["status"], "unknown", "{reply}");
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    let sent = loop {
-        let sent = h.graph.sent_to(Product::Messenger, FB_PSID);
-        if !sent.is_empty() {
-            break sent;
-        }
-        assert!(std::time::Instant::now() < deadline, "Meta never took it");
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    };
+    common::wait_until("Meta took it", || {
+        !h.graph.sent_to(Product::Messenger, FB_PSID).is_empty()
+    });
+    let sent = h.graph.sent_to(Product::Messenger, FB_PSID);
 
     // Meta's echo carries our metadata: the reply counts as sent, with Meta's mid.
     let echo = crmchats_fakes::graph::echo_event(FB_PAGE_ID, FB_APP_ID, &sent[0]);

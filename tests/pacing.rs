@@ -35,7 +35,12 @@ fn visitors_write(h: &Harness, channel: i64, uids: impl Iterator<Item = i64>) ->
         );
         assert_eq!(status, 200, "{body}");
     }
-    h.db.conn()
+    dialogs_by_chat(&h.db)
+}
+
+/// Every dialog by its visitor's Telegram chat id.
+fn dialogs_by_chat(db: &TestDb) -> HashMap<i64, i64> {
+    db.conn()
         .query_map(
             "SELECT v.external_id, d.id FROM app_crmchats_dialogs d \
              JOIN app_crmchats_visitors v ON v.id = d.visitor_id",
@@ -210,15 +215,6 @@ fn an_operators_reply_goes_before_automatic_messages_and_retries() {
     assert_eq!(order.len(), 6, "{order:?}");
 }
 
-/// Waits (at most 10 s) until `done`.
-fn wait_until(done: impl Fn() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !done() {
-        assert!(Instant::now() < deadline, "timed out waiting");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
 /// A harness whose messenger calls time out after one second.
 fn impatient_harness() -> Harness {
     let db = TestDb::create();
@@ -261,7 +257,7 @@ fn a_reply_that_timed_out_after_reaching_telegram_is_not_sent_twice_and_the_rest
     assert_eq!(h.tg.calls("sendMessage").len(), 1);
 
     // Telegram recovers; tick sends what waited, in order, and never the first again.
-    wait_until(|| !delivered(&h.tg, 9201).is_empty());
+    wait_until("Telegram took it", || !delivered(&h.tg, 9201).is_empty());
     assert_eq!(delivered(&h.tg, 9201), ["первый"], "it did arrive, once");
     let tick = flush_outbox(&h.app);
     assert_eq!(tick["outbox"]["sent"], 2, "{tick}");
@@ -310,16 +306,7 @@ fn replies_written_while_telegram_is_unreachable_all_arrive_in_order_once_it_is_
         let (status, _) = post_webhook(&app, channel, tg_headers(), json!({}), update.as_bytes());
         assert_eq!(status, 200);
     }
-    let dialogs: HashMap<i64, i64> = db
-        .conn()
-        .query_map(
-            "SELECT v.external_id, d.id FROM app_crmchats_dialogs d \
-             JOIN app_crmchats_visitors v ON v.id = d.visitor_id",
-            |(chat, dialog): (String, i64)| (chat.parse::<i64>().unwrap(), dialog),
-        )
-        .unwrap()
-        .into_iter()
-        .collect();
+    let dialogs = dialogs_by_chat(&db);
 
     // Telegram goes away: connections are refused, so nothing can have arrived. (The fake's
     // listener closes once a last connection wakes it.)

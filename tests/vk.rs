@@ -6,7 +6,8 @@ mod common;
 use std::time::Duration;
 
 use common::{
-    flush_outbox, is_temporary, repo_path, test_config, TempDir, TestDb, ADMIN, PUBLIC_BASE_URL,
+    flush_outbox, is_temporary, repo_path, test_config, wait_until, TempDir, TestDb, ADMIN,
+    PUBLIC_BASE_URL,
 };
 use crmchats::api::Crmchats;
 use crmchats::providers::vk::random_id_for;
@@ -846,11 +847,7 @@ fn a_send_that_timed_out_is_asked_again_with_the_same_random_id_and_arrives_once
     let first = h.send(dialog, "Доставлено один раз");
     assert_eq!(first["status"], "queued", "{first}");
     assert!(is_temporary(first["error"]["code"].as_str().unwrap()));
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    while h.vk.sent_messages(VISITOR).is_empty() {
-        assert!(std::time::Instant::now() < deadline, "VK never took it");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_until("VK took it", || !h.vk.sent_messages(VISITOR).is_empty());
     assert_eq!(h.vk.sent_messages(VISITOR).len(), 1, "it did arrive");
 
     // Retried with the same random_id: VK answers with the first message, nothing new.

@@ -437,15 +437,10 @@ fn a_reply_whose_answer_was_lost_is_settled_by_the_status_carrying_our_callback_
     );
     let reply = h.send(dialog, "Завтра до 18:00").unwrap();
     assert_eq!(reply["status"], "unknown", "{reply}");
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    let sent = loop {
-        let sent = h.graph.sent_to(Product::WhatsApp, WA_ID);
-        if !sent.is_empty() {
-            break sent;
-        }
-        assert!(std::time::Instant::now() < deadline, "Meta never took it");
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    };
+    common::wait_until("Meta took it", || {
+        !h.graph.sent_to(Product::WhatsApp, WA_ID).is_empty()
+    });
+    let sent = h.graph.sent_to(Product::WhatsApp, WA_ID);
     assert!(sent[0].body["biz_opaque_callback_data"]
         .as_str()
         .unwrap()

@@ -266,6 +266,18 @@ pub fn flush_outbox(app: &Crmchats) -> Value {
         .expect("tick")
 }
 
+/// Waits (at most 10 s) until `done`, e.g. a fake's late processing of a delayed call.
+pub fn wait_until(what: &str, done: impl Fn() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !done() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting: {what}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
 /// What a temporary failure leaves: the reply queued with the reason, tried again later.
 pub fn is_temporary(code: &str) -> bool {
     matches!(code, "rate_limited" | "provider_unavailable")
