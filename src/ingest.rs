@@ -493,9 +493,7 @@ fn store_events(
                 tx.apply_status_up_to(channel.id, &visitor.external_id, *status, *until)?;
             }
             InboundEvent::SentConfirmed { key, external_id } => {
-                // `<message id>.<part>`: the idempotency key the outbox gave the send.
-                let message_id = key.split('.').next().and_then(|id| id.parse::<i64>().ok());
-                if let Some(message_id) = message_id {
+                if let Some(message_id) = crate::outbound::message_of_send_key(key) {
                     if let Some(dialog_id) = tx.confirm_send(channel.id, message_id, external_id)? {
                         tx.log_event(
                             Some(dialog_id),

@@ -349,8 +349,16 @@ pub(crate) struct Outgoing<'a> {
     pub(crate) files: &'a [SavedFile],
 }
 
+/// The message a part's idempotency key belongs to: keys are `<message id>.text` and
+/// `<message id>.file<i>` (as `deliver` makes them), with `.<n>` for later parts of a long text.
+/// A messenger that returns our key (Meta) lets an uncertain send be settled by it.
+pub(crate) fn message_of_send_key(key: &str) -> Option<MessageId> {
+    key.split('.').next()?.parse().ok()
+}
+
 /// Sends text and files; the text rides as the first file's caption when it fits. Each part
-/// has a key of its own that stays the same when the message is sent again.
+/// has a key of its own (see `message_of_send_key`) that stays the same when the message is
+/// sent again.
 pub(crate) fn deliver(
     rt: &Runtime,
     provider: &dyn Provider,
