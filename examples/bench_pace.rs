@@ -6,6 +6,8 @@
 //!
 //!   cargo run --release --example bench_pace -- [--mysql mysql://root@127.0.0.1:3306] [--sends 2000]
 
+mod support;
+
 use std::time::{Duration, Instant};
 
 use crmchats::config::Config;
@@ -14,11 +16,6 @@ use mysql::prelude::Queryable;
 use serde_json::json;
 
 const THREADS: usize = 8;
-
-fn median(mut v: Vec<Duration>) -> Duration {
-    v.sort();
-    v[v.len() / 2]
-}
 
 fn main() {
     let mut server = "mysql://root@127.0.0.1:3306".to_string();
@@ -31,18 +28,7 @@ fn main() {
             _ => panic!("usage: bench_pace [--mysql URL] [--sends N]"),
         }
     }
-    let db_name = format!("crmchats_bench_pace_{}", std::process::id());
-    let root_url = format!("{server}/mysql");
-    let mut root = mysql::Conn::new(mysql::Opts::from_url(&root_url).unwrap()).unwrap();
-    root.query_drop(format!("CREATE DATABASE `{db_name}` CHARACTER SET utf8mb4"))
-        .unwrap();
-    let url = format!("{server}/{db_name}");
-    let outcome = std::panic::catch_unwind(|| run(&url, sends));
-    root.query_drop(format!("DROP DATABASE `{db_name}`"))
-        .unwrap();
-    if let Err(panic) = outcome {
-        std::panic::resume_unwind(panic);
-    }
+    support::with_scratch_database(&server, "pace", |url| run(url, sends));
 }
 
 /// Telegram's limits with the pace itself switched off (interval 0), so no reservation waits:
@@ -106,7 +92,7 @@ fn measure(threads: usize, n: usize, op: impl Fn(usize) -> Duration + Sync) -> (
             .collect()
     });
     let rate = latencies.len() as f64 / t0.elapsed().as_secs_f64();
-    (median(latencies), rate)
+    (support::median(latencies), rate)
 }
 
 fn run(url: &str, sends: usize) {

@@ -7,16 +7,13 @@
 //! Seeding uses MariaDB's sequence engine (`seq_1_to_N`), so a million dialogs and two million
 //! messages take seconds, not hours. The database is dropped at the end.
 
+mod support;
+
 use std::time::{Duration, Instant};
 
 use crmchats::api::Crmchats;
 use mysql::prelude::Queryable;
 use serde_json::json;
-
-fn median(mut v: Vec<Duration>) -> Duration {
-    v.sort();
-    v[v.len() / 2]
-}
 
 fn main() {
     let mut server = "mysql://root@127.0.0.1:3306".to_string();
@@ -29,18 +26,7 @@ fn main() {
             _ => panic!("usage: bench_reports [--mysql URL] [--dialogs N]"),
         }
     }
-    let db_name = format!("crmchats_bench_reports_{}", std::process::id());
-    let root_url = format!("{server}/mysql");
-    let mut root = mysql::Conn::new(mysql::Opts::from_url(&root_url).unwrap()).unwrap();
-    root.query_drop(format!("CREATE DATABASE `{db_name}` CHARACTER SET utf8mb4"))
-        .unwrap();
-    let url = format!("{server}/{db_name}");
-    let outcome = std::panic::catch_unwind(|| run(&url, dialogs));
-    root.query_drop(format!("DROP DATABASE `{db_name}`"))
-        .unwrap();
-    if let Err(panic) = outcome {
-        std::panic::resume_unwind(panic);
-    }
+    support::with_scratch_database(&server, "reports", |url| run(url, dialogs));
 }
 
 fn run(url: &str, dialogs: u64) {
@@ -133,8 +119,8 @@ fn run(url: &str, dialogs: u64) {
             .unwrap();
         floor_times.push(t.elapsed());
     }
-    let report = median(report_times);
-    let floor = median(floor_times);
+    let report = support::median(report_times);
+    let floor = support::median(floor_times);
     println!(
         "  reports.summary, one month ({in_month} dialogs of {dialogs}): median {:.0} ms (target < 1000 ms: {})",
         report.as_secs_f64() * 1000.0,
