@@ -103,7 +103,7 @@ window.Crmchats = (() => {
       ev_note: 'Комментарий: {note}', ev_joined: '{who} подключился(ась) к диалогу', ev_left: '{who} вышел(ла) из диалога',
       ev_closed: 'Диалог закрыт ({reason})', ev_reopened: 'Диалог открыт снова', ev_opened: 'Начат диалог', ev_auto_reply: 'Автоответ: {kind}',
       ev_crm_linked: 'Посетитель связан с CRM', ev_crm_unlinked: 'Связь с CRM снята', ev_deleted: 'Сообщение удалено',
-      ev_edited: 'Посетитель изменил сообщение', ev_other: 'Событие: {kind}', nobody: 'никто', channel: 'Канал',
+      ev_edited: 'Посетитель изменил сообщение', ev_delivery_confirmed: 'Мессенджер подтвердил доставку ответа', ev_other: 'Событие: {kind}', nobody: 'никто', channel: 'Канал',
       linked: 'Связан: {name}', language: 'Язык',
     },
     en: {
@@ -134,7 +134,7 @@ window.Crmchats = (() => {
       ev_note: 'Note: {note}', ev_joined: '{who} joined the dialog', ev_left: '{who} left the dialog',
       ev_closed: 'Dialog closed ({reason})', ev_reopened: 'Dialog reopened', ev_opened: 'Dialog started', ev_auto_reply: 'Auto-reply: {kind}',
       ev_crm_linked: 'Visitor linked to the CRM', ev_crm_unlinked: 'CRM link removed', ev_deleted: 'Message deleted',
-      ev_edited: 'The visitor edited a message', ev_other: 'Event: {kind}', nobody: 'nobody', channel: 'Channel',
+      ev_edited: 'The visitor edited a message', ev_delivery_confirmed: 'The messenger confirmed a reply went out', ev_other: 'Event: {kind}', nobody: 'nobody', channel: 'Channel',
       linked: 'Linked: {name}', language: 'Language',
     },
   };

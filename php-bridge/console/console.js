@@ -700,6 +700,7 @@
       case 'crm_unlinked': text = t('ev_crm_unlinked'); break;
       case 'message_deleted': text = t('ev_deleted'); break;
       case 'message_edited': text = t('ev_edited'); break;
+      case 'delivery_confirmed': text = t('ev_delivery_confirmed'); break;
       case 'rated': text = t('ev_rated', { n: d.rating }); break;
       default: text = t('ev_other', { kind: e.kind });
     }
